@@ -1,0 +1,64 @@
+using System.Linq;
+using LossDsl.Generators.Model;
+using LossDsl.Generators.Schedule;
+
+namespace LossDsl.Generators.Emit;
+
+/// <summary>
+/// Emits <c>L.Reference</c>: the declared terms evaluated by the DSL's reference interpreter (double precision, plain
+/// loops). Slow and obviously right; every backend is tested against it.
+/// </summary>
+internal static class ReferenceEmitter
+{
+    public static string Emit(ScheduleSpec s)
+    {
+        var spec = s.Spec;
+        return Shell.Write(spec, w =>
+        {
+            w.Doc("summary", "The reference interpreter for this loss: the declared terms evaluated in double precision with\nstraightforward loops. Slow; use it to check a backend, not to train.");
+            w.Line(Shell.GeneratedCode);
+            w.Open("public static class Reference");
+
+            string prms = Shell.Params(spec, i => i.Role == InputRole.Logits ? "global::LossDsl.Logits" : "global::LossDsl.Target");
+            string args = string.Join(", ", spec.Inputs.Select(i => "@" + i.Name));
+            w.Doc("summary", "The loss of every (n, c) plane: the weighted sum of the terms.");
+            w.Line($"public static double[] PlaneLosses({prms})");
+            w.Line("{");
+            w.Line($"    var shape = @{spec.Inputs[0].Name}.Shape;");
+            w.Line("    var loss = new double[shape.Planes];");
+            foreach (var t in spec.Terms)
+            {
+                string call = t.ReferenceCall;
+                if (t.IsBatch)
+                {
+                    w.Line($"    double {t.Name}_ = {call}.Value;");
+                    w.Line($"    for (int p = 0; p < loss.Length; p++) loss[p] += {CodeWriter.Num(t.Weight)} * {t.Name}_;");
+                }
+                else
+                {
+                    w.Line($"    var {t.Name}_ = {call}.Values;");
+                    w.Line($"    for (int p = 0; p < loss.Length; p++) loss[p] += {CodeWriter.Num(t.Weight)} * {t.Name}_[p];");
+                }
+            }
+
+            w.Line("    return loss;");
+            w.Line("}");
+            w.Line();
+            w.Doc("summary", $"The loss reduced over planes as declared (reduction {spec.Reduction}; None reduces by sum).");
+            w.Line($"public static double Compute({prms})");
+            w.Line("{");
+            w.Line($"    var loss = PlaneLosses({args});");
+            w.Line("    double total = 0;");
+            w.Line("    foreach (double v in loss) total += v;");
+            w.Line(spec.Reduction == ReductionKind.Mean ? "    return total / loss.Length;" : "    return total;");
+            w.Line("}");
+            if (spec.AttributeForm)
+            {
+                w.Line();
+                w.Line($"private static global::LossDsl.Field Ones(global::LossDsl.Field like) => new global::LossDsl.Field(like.Shape, global::System.Linq.Enumerable.ToArray(global::System.Linq.Enumerable.Repeat(1.0, like.Shape.Length)));");
+            }
+
+            w.Close();
+        });
+    }
+}

@@ -1,0 +1,84 @@
+using LossDsl.Generators.Differentiate;
+using LossDsl.Generators.Diagnostics;
+using LossDsl.Generators.Emit;
+using LossDsl.Generators.Lower;
+using LossDsl.Generators.Model;
+using LossDsl.Generators.Parse;
+using LossDsl.Generators.Schedule;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace LossDsl.Generators;
+
+/// <summary>The result of parsing one loss class: the spec (null when anything was wrong) and the diagnostics.</summary>
+internal sealed record ParseResult(LossSpec? Spec, ImmutableEquatableArray<DiagnosticInfo> Diagnostics);
+
+/// <summary>Tracking names of the pipeline steps, asserted by the incremental tests.</summary>
+internal static class TrackingNames
+{
+    public const string Parse = nameof(Parse);
+    public const string Diagnostics = nameof(Diagnostics);
+    public const string Spec = nameof(Spec);
+    public const string Schedule = nameof(Schedule);
+}
+
+/// <summary>
+/// The LossDsl source generator: Parse → Lower → Differentiate → Schedule → Emit, one stage per folder, with a
+/// value-equatable model between stages so unrelated edits leave every step cached.
+/// </summary>
+[Generator(LanguageNames.CSharp)]
+public sealed class LossGenerator : IIncrementalGenerator
+{
+    /// <inheritdoc/>
+    public void Initialize(IncrementalGeneratorInitializationContext context)
+    {
+        var parsed = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                Parser.LossAttributeName,
+                static (node, _) => node is TypeDeclarationSyntax,
+                static (ctx, ct) =>
+                {
+                    var (spec, diagnostics) = Parser.Parse((INamedTypeSymbol)ctx.TargetSymbol, ctx.SemanticModel, ct);
+                    return new ParseResult(spec, diagnostics);
+                })
+            .WithTrackingName(TrackingNames.Parse);
+
+        var diagnostics = parsed.Select(static (r, _) => r.Diagnostics).WithTrackingName(TrackingNames.Diagnostics);
+        context.RegisterSourceOutput(diagnostics, static (spc, list) =>
+        {
+            foreach (var d in list)
+            {
+                spc.ReportDiagnostic(d.ToDiagnostic());
+            }
+        });
+
+        var schedules = parsed
+            .Where(static r => r.Spec is not null)
+            .Select(static (r, _) => r.Spec!)
+            .WithTrackingName(TrackingNames.Spec)
+            .Select(static (spec, _) => Compile(spec))
+            .WithTrackingName(TrackingNames.Schedule);
+
+        context.RegisterSourceOutput(schedules, static (spc, s) =>
+        {
+            spc.AddSource(Shell.Hint(s.Spec, "Reference"), ReferenceEmitter.Emit(s));
+            if (s.Spec.Backends.HasFlag(BackendSet.Cpu))
+            {
+                spc.AddSource(Shell.Hint(s.Spec, "Cpu"), CpuEmitter.Emit(s));
+            }
+
+            if (s.Spec.Backends.HasFlag(BackendSet.TorchSharp) && TorchSharpEmitter.Emit(s) is { } torch)
+            {
+                spc.AddSource(Shell.Hint(s.Spec, "TorchSharp"), torch);
+            }
+
+            if (s.Spec.Backends.HasFlag(BackendSet.Ilgpu) && IlgpuEmitter.Emit(s) is { } ilgpu)
+            {
+                spc.AddSource(Shell.Hint(s.Spec, "Ilgpu"), ilgpu);
+            }
+        });
+    }
+
+    /// <summary>The compiler's middle: lower, differentiate and schedule a parsed loss.</summary>
+    internal static ScheduleSpec Compile(LossSpec spec) => Scheduler.Schedule(Differentiator.Differentiate(Lowerer.Lower(spec)));
+}

@@ -1,0 +1,144 @@
+using System;
+using System.Globalization;
+
+namespace LossDsl.Generators.Model;
+
+/// <summary>The operations of the loss IR. Pointwise ops apply per element at any rank.</summary>
+internal enum Op
+{
+    // leaves
+    Input,       // Value = input index
+    Const,       // Value = the constant
+    PlaneSize,   // H*W (scalar)
+    BatchSize,   // N*C*H*W (scalar)
+    Seed,        // per-plane upstream gradient of the plane loss (Plane)
+
+    // unary pointwise
+    Neg,
+    Abs,
+    Sigmoid,
+    LogSigmoid,
+    Softplus,
+    Exp,
+    Log,
+    Sqrt,
+    Square,
+    Pow,         // Value = exponent
+    Clamp,       // Value = lo, Value2 = hi
+    Sign,        // derivative of Abs
+    InRange,     // 1 where Value <= x <= Value2 (derivative of Clamp)
+
+    // binary pointwise
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Min,
+    Max,
+    Step,        // 1 where a > b, 0.5 where equal, else 0 (derivative of Min/Max)
+    BceWithLogits,
+
+    // stencils (Field -> Field), Value = odd kernel size
+    AvgPool,
+    MaxPool,
+    MinPool,
+
+    // reductions
+    Sum,         // Field -> Plane: sum over the plane's pixels
+    BatchSum,    // Field -> Batch: sum over every element
+    PlaneSum,    // Plane -> Batch: sum over planes (appears in adjoints only)
+}
+
+/// <summary>What a value varies over.</summary>
+internal enum Rank
+{
+    /// <summary>A compile-time or shape constant.</summary>
+    Scalar = 0,
+
+    /// <summary>One value for the whole batch.</summary>
+    Batch = 1,
+
+    /// <summary>One value per (n, c) plane.</summary>
+    Plane = 2,
+
+    /// <summary>One value per pixel.</summary>
+    Field = 3,
+}
+
+/// <summary>The role of a loss input.</summary>
+internal enum InputRole
+{
+    Logits,
+    Target,
+}
+
+/// <summary>One node of the expression DAG; its id is its index in <see cref="Graph.Nodes"/>.</summary>
+internal sealed record Node(Op Op, Rank Rank, ImmutableEquatableArray<int> Args, double Value = 0, double Value2 = 0, bool TargetOnly = true)
+{
+    public int Arity => Args.Count;
+
+    public int Kernel => (int)Value;
+
+    public override string ToString() => Op switch
+    {
+        Op.Const => Value.ToString("R", CultureInfo.InvariantCulture),
+        Op.Input => "in" + ((int)Value).ToString(CultureInfo.InvariantCulture),
+        Op.Pow or Op.AvgPool or Op.MaxPool or Op.MinPool => $"{Op}[{Value.ToString("R", CultureInfo.InvariantCulture)}]({string.Join(", ", Args)})",
+        Op.Clamp or Op.InRange => $"{Op}[{Value.ToString("R", CultureInfo.InvariantCulture)}, {Value2.ToString("R", CultureInfo.InvariantCulture)}]({string.Join(", ", Args)})",
+        _ => Args.Count == 0 ? Op.ToString() : $"{Op}({string.Join(", ", Args)})",
+    };
+}
+
+/// <summary>A hash-consed DAG in topological order (arguments precede their users).</summary>
+internal sealed record Graph(ImmutableEquatableArray<Node> Nodes)
+{
+    public Node this[int id] => Nodes[id];
+
+    public int Count => Nodes.Count;
+}
+
+/// <summary>A loss input as declared.</summary>
+internal sealed record InputSpec(string Name, InputRole Role) : IEquatable<InputSpec>;
+
+/// <summary>
+/// A term: the declared name, the root node of its value, its weight, whether it is a whole-batch value, and the C#
+/// call that evaluates it with the reference interpreter (over parameters named after the inputs).
+/// </summary>
+internal sealed record TermSpec(string Name, int Root, double Weight, bool IsBatch, string ReferenceCall);
+
+/// <summary>Where the generated partial class lives.</summary>
+internal sealed record TypeTarget(string? Namespace, string Name, string Accessibility, ImmutableEquatableArray<string> ContainingTypes)
+{
+    public string FullName => (Namespace is null ? string.Empty : Namespace + ".") + string.Join(".", ContainingTypes) + (ContainingTypes.Count > 0 ? "." : string.Empty) + Name;
+
+    public string HintPrefix => (Namespace is null ? string.Empty : Namespace + ".") + string.Join(".", ContainingTypes) + (ContainingTypes.Count > 0 ? "." : string.Empty) + Name;
+}
+
+/// <summary>The generators a spec asks for after resolving <c>Backends.Auto</c> against the compilation.</summary>
+[Flags]
+internal enum BackendSet
+{
+    None = 0,
+    Cpu = 1,
+    TorchSharp = 2,
+    Ilgpu = 4,
+}
+
+/// <summary>Reduction over planes, mirroring <c>LossDsl.Reduction</c>.</summary>
+internal enum ReductionKind
+{
+    Mean = 0,
+    Sum = 1,
+    None = 2,
+}
+
+/// <summary>The parsed loss: inputs, the DAG, its terms and options. No symbols or syntax survive here.</summary>
+internal sealed record LossSpec(
+    TypeTarget Type,
+    ImmutableEquatableArray<InputSpec> Inputs,
+    Graph Graph,
+    ImmutableEquatableArray<TermSpec> Terms,
+    ReductionKind Reduction,
+    BackendSet Backends,
+    bool AttributeForm,
+    string Summary);

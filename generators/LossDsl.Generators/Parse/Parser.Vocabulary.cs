@@ -1,0 +1,81 @@
+using System.Globalization;
+using LossDsl.Generators.Diagnostics;
+using LossDsl.Generators.Model;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace LossDsl.Generators.Parse;
+
+internal sealed partial class Parser
+{
+    /// <summary>Maps a call to a <c>LossDsl.Dsl</c> function onto the IR.</summary>
+    private int? Vocabulary(string name, int[] a, IInvocationOperation call)
+    {
+        var location = call.Syntax.GetLocation();
+        switch (name)
+        {
+            case "Abs": return _g.Unary(Op.Abs, a[0]);
+            case "Sigmoid": return _g.Unary(Op.Sigmoid, a[0]);
+            case "LogSigmoid": return _g.Unary(Op.LogSigmoid, a[0]);
+            case "Softplus": return _g.Unary(Op.Softplus, a[0]);
+            case "Exp": return _g.Unary(Op.Exp, a[0]);
+            case "Log": return _g.Unary(Op.Log, a[0]);
+            case "Sqrt": return _g.Unary(Op.Sqrt, a[0]);
+            case "Square": return _g.Unary(Op.Square, a[0]);
+            case "Pow":
+                if (!_g.IsConst(a[1], out double c))
+                {
+                    Report(DiagnosticDescriptors.UnsupportedExpression, location, Abbreviate(call.Syntax), "the exponent of Pow must be a compile-time constant");
+                    return null;
+                }
+
+                return _g.Unary(Op.Pow, a[0], c);
+            case "Min": return CheckedBinary(Op.Min, a[0], a[1], call.Syntax);
+            case "Max": return CheckedBinary(Op.Max, a[0], a[1], call.Syntax);
+            case "Clamp":
+                if (!_g.IsConst(a[1], out double lo) || !_g.IsConst(a[2], out double hi))
+                {
+                    Report(DiagnosticDescriptors.UnsupportedExpression, location, Abbreviate(call.Syntax), "the bounds of Clamp must be compile-time constants");
+                    return null;
+                }
+
+                return _g.Unary(Op.Clamp, a[0], lo, hi);
+            case "BceWithLogits": return CheckedBinary(Op.BceWithLogits, a[0], a[1], call.Syntax);
+            case "AvgPool": return Stencil(Op.AvgPool, name, a, call);
+            case "MaxPool": return Stencil(Op.MaxPool, name, a, call);
+            case "MinPool": return Stencil(Op.MinPool, name, a, call);
+            case "Sum": return _g.Reduce(Op.Sum, a[0]);
+            case "Mean": return _g.Binary(Op.Div, _g.Reduce(Op.Sum, a[0]), _g.Leaf(Op.PlaneSize));
+            case "WeightedMean":
+                return CheckedBinary(Op.Mul, a[1], a[0], call.Syntax) is int wx
+                    ? _g.Binary(Op.Div, _g.Reduce(Op.Sum, wx), _g.Reduce(Op.Sum, a[1]))
+                    : null;
+            case "BatchMean": return _g.Binary(Op.Div, _g.Reduce(Op.BatchSum, a[0]), _g.Leaf(Op.BatchSize));
+            default:
+                Report(DiagnosticDescriptors.NotInlinable, location, "LossDsl.Dsl." + name);
+                return null;
+        }
+    }
+
+    private int? Stencil(Op op, string name, int[] a, IInvocationOperation call)
+    {
+        if (!_g.IsConst(a[1], out double k))
+        {
+            Report(DiagnosticDescriptors.NonConstantKernel, call.Syntax.GetLocation(), name);
+            return null;
+        }
+
+        if (k <= 0 || k % 2 == 0 || k > 4095)
+        {
+            Report(DiagnosticDescriptors.BadKernel, call.Syntax.GetLocation(), name, k.ToString(CultureInfo.InvariantCulture));
+            return null;
+        }
+
+        if (!_g[a[0]].TargetOnly)
+        {
+            Report(DiagnosticDescriptors.DifferentiableStencil, call.Syntax.GetLocation(), name);
+            return null;
+        }
+
+        return _g.Stencil(op, a[0], (int)k);
+    }
+}

@@ -1,0 +1,551 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using LossDsl.Generators.Diagnostics;
+using LossDsl.Generators.Lower;
+using LossDsl.Generators.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace LossDsl.Generators.Parse;
+
+/// <summary>
+/// Reads a <c>[Loss]</c> class with the semantic model: resolves every call by symbol, inlines helpers and the prelude,
+/// and builds the expression DAG. Produces a <see cref="LossSpec"/> (or none) and a list of diagnostics.
+/// </summary>
+internal sealed partial class Parser
+{
+    internal const string LossAttributeName = "LossDsl.LossAttribute";
+    private const string Ns = "LossDsl";
+
+    private readonly Compilation _compilation;
+    private readonly CancellationToken _ct;
+    private readonly List<DiagnosticInfo> _diagnostics = new();
+    private readonly List<InputSpec> _inputs = new();
+    private readonly GraphBuilder _g = new();
+    private readonly Dictionary<SyntaxTree, SemanticModel> _models = new();
+    private readonly Stack<IMethodSymbol> _inlining = new();
+    private Compilation? _prelude;
+
+    private Parser(Compilation compilation, CancellationToken ct)
+    {
+        _compilation = compilation;
+        _ct = ct;
+    }
+
+    /// <summary>Parses one loss class.</summary>
+    public static (LossSpec? Spec, ImmutableEquatableArray<DiagnosticInfo> Diagnostics) Parse(
+        INamedTypeSymbol type, SemanticModel model, CancellationToken ct)
+    {
+        var parser = new Parser(model.Compilation, ct);
+        parser._models[model.SyntaxTree] = model;
+        var spec = parser.ParseType(type);
+        return (parser._diagnostics.Count == 0 ? spec : null, parser._diagnostics.ToEquatable());
+    }
+
+    private void Report(DiagnosticDescriptor d, Location? location, params string[] args) =>
+        _diagnostics.Add(DiagnosticInfo.Create(d, location, args));
+
+    private LossSpec? ParseType(INamedTypeSymbol type)
+    {
+        var typeLocation = type.Locations.FirstOrDefault();
+        var decl = type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(_ct)).OfType<TypeDeclarationSyntax>().ToList();
+        if (!decl.Any(d => d.Modifiers.Any(SyntaxKind.PartialKeyword)))
+        {
+            Report(DiagnosticDescriptors.NotPartial, typeLocation, type.Name);
+        }
+
+        if (!type.IsStatic)
+        {
+            Report(DiagnosticDescriptors.NotStatic, typeLocation, type.Name);
+        }
+
+        var containing = new List<string>();
+        for (var t = type.ContainingType; t is not null; t = t.ContainingType)
+        {
+            if (t.IsGenericType)
+            {
+                Report(DiagnosticDescriptors.GenericLoss, typeLocation, type.Name);
+                return null;
+            }
+
+            bool partial = t.DeclaringSyntaxReferences.Select(r => r.GetSyntax(_ct)).OfType<TypeDeclarationSyntax>().Any(d => d.Modifiers.Any(SyntaxKind.PartialKeyword));
+            if (!partial)
+            {
+                Report(DiagnosticDescriptors.NotPartial, t.Locations.FirstOrDefault(), t.Name);
+            }
+
+            string keyword = t.IsRecord ? (t.TypeKind == TypeKind.Struct ? "record struct" : "record") : t.TypeKind == TypeKind.Struct ? "struct" : t.TypeKind == TypeKind.Interface ? "interface" : "class";
+            containing.Insert(0, (t.IsStatic ? "static " : string.Empty) + "partial " + keyword + " " + t.Name);
+        }
+
+        if (type.IsGenericType)
+        {
+            Report(DiagnosticDescriptors.GenericLoss, typeLocation, type.Name);
+            return null;
+        }
+
+        var lossAttr = type.GetAttributes().First(a => a.AttributeClass?.ToDisplayString() == LossAttributeName);
+        var reduction = ReductionKind.Mean;
+        int backends = 0;
+        foreach (var arg in lossAttr.NamedArguments)
+        {
+            if (arg.Key == "Reduction" && arg.Value.Value is int r)
+            {
+                reduction = (ReductionKind)r;
+            }
+            else if (arg.Key == "Backends" && arg.Value.Value is int b)
+            {
+                backends = b;
+            }
+        }
+
+        var terms = new List<TermSpec>();
+        bool attributeForm = ParseAttributeTerms(type, terms);
+        foreach (var method in type.GetMembers().OfType<IMethodSymbol>().OrderBy(m => m.Locations.FirstOrDefault()?.SourceSpan.Start ?? 0))
+        {
+            _ct.ThrowIfCancellationRequested();
+            var termAttr = method.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "LossDsl.TermAttribute");
+            if (termAttr is not null)
+            {
+                ParseTerm(method, termAttr, terms);
+            }
+        }
+
+        if (terms.Count == 0 && _diagnostics.Count == 0)
+        {
+            Report(DiagnosticDescriptors.NoTerms, typeLocation, type.Name);
+        }
+
+        if (_diagnostics.Count > 0)
+        {
+            return null;
+        }
+
+        var target = new TypeTarget(
+            type.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString() : null,
+            type.Name,
+            SyntaxFacts.GetText(type.DeclaredAccessibility) is { Length: > 0 } acc ? acc : "internal",
+            containing.ToEquatable());
+        return new LossSpec(target, _inputs.ToEquatable(), _g.ToGraph(), terms.ToEquatable(), reduction, ResolveBackends(type, backends, typeLocation), attributeForm, Summary(type));
+    }
+
+    private BackendSet ResolveBackends(INamedTypeSymbol type, int requested, Location? location)
+    {
+        bool hasTorch = _compilation.GetTypeByMetadataName("LossDsl.TorchSharp.TensorBridge") is not null;
+        bool hasIlgpu = _compilation.GetTypeByMetadataName("LossDsl.Ilgpu.IlgpuBridge") is not null;
+        if (requested == 0)
+        {
+            return BackendSet.Cpu | (hasTorch ? BackendSet.TorchSharp : 0) | (hasIlgpu ? BackendSet.Ilgpu : 0);
+        }
+
+        var set = (BackendSet)requested & (BackendSet.Cpu | BackendSet.TorchSharp | BackendSet.Ilgpu);
+        if (set.HasFlag(BackendSet.TorchSharp) && !hasTorch)
+        {
+            Report(DiagnosticDescriptors.BackendUnavailable, location, type.Name, "TorchSharp", "LossDsl.TorchSharp");
+        }
+
+        if (set.HasFlag(BackendSet.Ilgpu) && !hasIlgpu)
+        {
+            Report(DiagnosticDescriptors.BackendUnavailable, location, type.Name, "ILGPU", "LossDsl.Ilgpu");
+        }
+
+        // The TorchSharp and ILGPU backends reuse the CPU backend's per-plane epilogue helpers.
+        return set | BackendSet.Cpu;
+    }
+
+    private static string Summary(INamedTypeSymbol type)
+    {
+        string? xml = type.GetDocumentationCommentXml();
+        if (string.IsNullOrEmpty(xml))
+        {
+            return string.Empty;
+        }
+
+        int a = xml!.IndexOf("<summary>", StringComparison.Ordinal);
+        int b = xml.IndexOf("</summary>", StringComparison.Ordinal);
+        if (a < 0 || b < a)
+        {
+            return string.Empty;
+        }
+
+        var text = xml.Substring(a + 9, b - a - 9);
+        return string.Join(" ", text.Split(new[] { '\r', '\n', ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    // ---------------------------------------------------------------- terms
+
+    private int? InputFor(string name, InputRole role, Location? location, string where)
+    {
+        for (int i = 0; i < _inputs.Count; i++)
+        {
+            if (_inputs[i].Name == name)
+            {
+                if (_inputs[i].Role != role)
+                {
+                    Report(DiagnosticDescriptors.ConflictingInputRoles, location, name, role.ToString(), where, _inputs[i].Role.ToString());
+                    return null;
+                }
+
+                return _g.Input(i);
+            }
+        }
+
+        _inputs.Add(new InputSpec(name, role));
+        _g.DeclareInput(role);
+        return _g.Input(_inputs.Count - 1);
+    }
+
+    private void ParseTerm(IMethodSymbol method, AttributeData attr, List<TermSpec> terms)
+    {
+        var location = method.Locations.FirstOrDefault();
+        double weight = 1;
+        foreach (var arg in attr.NamedArguments)
+        {
+            if (arg.Key == "Weight" && arg.Value.Value is double w)
+            {
+                weight = w;
+            }
+        }
+
+        if (!method.IsStatic)
+        {
+            Report(DiagnosticDescriptors.BadTermSignature, location, method.Name, "must be static");
+            return;
+        }
+
+        if (method.IsGenericMethod)
+        {
+            Report(DiagnosticDescriptors.BadTermSignature, location, method.Name, "cannot be generic");
+            return;
+        }
+
+        string ret = method.ReturnType.ToDisplayString();
+        if (ret == Ns + ".Field")
+        {
+            Report(DiagnosticDescriptors.RankMismatch, location, $"The term '{method.Name}' returns a per-pixel Field; a term must return a Plane (reduce it with Sum, Mean or WeightedMean) or a Batch value");
+            return;
+        }
+
+        if (ret != Ns + ".Plane" && ret != Ns + ".Batch")
+        {
+            Report(DiagnosticDescriptors.BadTermSignature, location, method.Name, $"must return LossDsl.Plane or LossDsl.Batch, not '{ret}'");
+            return;
+        }
+
+        if (double.IsNaN(weight) || double.IsInfinity(weight))
+        {
+            Report(DiagnosticDescriptors.BadAttributeArgument, location, $"The weight of term '{method.Name}' must be a finite number");
+            return;
+        }
+
+        var env = new Dictionary<ISymbol, int>(SymbolEqualityComparer.Default);
+        foreach (var p in method.Parameters)
+        {
+            string pt = p.Type.ToDisplayString();
+            InputRole role;
+            if (pt == Ns + ".Logits")
+            {
+                role = InputRole.Logits;
+            }
+            else if (pt == Ns + ".Target")
+            {
+                role = InputRole.Target;
+            }
+            else
+            {
+                Report(DiagnosticDescriptors.BadTermSignature, p.Locations.FirstOrDefault(), method.Name, $"has parameter '{p.Name}' of type '{pt}'; term parameters must be Logits or Target");
+                return;
+            }
+
+            if (InputFor(p.Name, role, p.Locations.FirstOrDefault(), method.Name) is not int node)
+            {
+                return;
+            }
+
+            env[p] = node;
+        }
+
+        if (InlineMethod(method, env, location) is not int root)
+        {
+            return;
+        }
+
+        if (_g[root].TargetOnly)
+        {
+            Report(DiagnosticDescriptors.NoDifferentiableInput, location, method.Name);
+            return;
+        }
+
+        terms.Add(new TermSpec(method.Name, root, weight, ret == Ns + ".Batch", method.Name + "(" + string.Join(", ", method.Parameters.Select(p => "@" + p.Name)) + ")"));
+    }
+
+    // ---------------------------------------------------------------- method bodies
+
+    private SemanticModel ModelFor(SyntaxTree tree)
+    {
+        if (!_models.TryGetValue(tree, out var model))
+        {
+            var compilation = _compilation.ContainsSyntaxTree(tree) ? _compilation : _prelude!;
+            model = compilation.GetSemanticModel(tree);
+            _models[tree] = model;
+        }
+
+        return model;
+    }
+
+    /// <summary>Inlines a method whose body is available as source, with its parameters bound to nodes.</summary>
+    private int? InlineMethod(IMethodSymbol method, Dictionary<ISymbol, int> env, Location? callSite)
+    {
+        if (_inlining.Contains(method, SymbolEqualityComparer.Default))
+        {
+            Report(DiagnosticDescriptors.Recursion, callSite, method.Name);
+            return null;
+        }
+
+        var syntax = method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(_ct);
+        IBlockOperation? body = null;
+        if (syntax is not null)
+        {
+            var op = ModelFor(syntax.SyntaxTree).GetOperation(syntax, _ct);
+            body = op switch
+            {
+                IMethodBodyOperation m => m.BlockBody ?? m.ExpressionBody,
+                ILocalFunctionOperation f => f.Body,
+                _ => null,
+            };
+        }
+
+        if (body is null)
+        {
+            Report(DiagnosticDescriptors.NotInlinable, callSite, method.ToDisplayString(SymbolDisplayFormat.CSharpShortErrorMessageFormat));
+            return null;
+        }
+
+        _inlining.Push(method);
+        try
+        {
+            return EvalBlock(body, env);
+        }
+        finally
+        {
+            _inlining.Pop();
+        }
+    }
+
+    private int? EvalBlock(IBlockOperation block, Dictionary<ISymbol, int> env)
+    {
+        foreach (var statement in block.Operations)
+        {
+            _ct.ThrowIfCancellationRequested();
+            switch (statement)
+            {
+                case IVariableDeclarationGroupOperation group:
+                    foreach (var declaration in group.Declarations)
+                    {
+                        foreach (var declarator in declaration.Declarators)
+                        {
+                            var init = declarator.Initializer ?? declaration.Initializer;
+                            if (init is null)
+                            {
+                                Report(DiagnosticDescriptors.UnsupportedStatement, declarator.Syntax.GetLocation(), Abbreviate(declarator.Syntax));
+                                return null;
+                            }
+
+                            if (Eval(init.Value, env) is not int v)
+                            {
+                                return null;
+                            }
+
+                            env[declarator.Symbol] = v;
+                        }
+                    }
+
+                    break;
+                case IReturnOperation { ReturnedValue: { } value }:
+                    return Eval(value, env);
+                case ILocalFunctionOperation:
+                    break; // inlined where called
+                default:
+                    Report(DiagnosticDescriptors.UnsupportedStatement, statement.Syntax.GetLocation(), Abbreviate(statement.Syntax));
+                    return null;
+            }
+        }
+
+        Report(DiagnosticDescriptors.UnsupportedStatement, block.Syntax.GetLocation(), "a body without a return");
+        return null;
+    }
+
+    private static string Abbreviate(SyntaxNode node)
+    {
+        var text = node.ToString();
+        int nl = text.IndexOfAny(new[] { '\r', '\n' });
+        if (nl >= 0)
+        {
+            text = text.Substring(0, nl) + " …";
+        }
+
+        return text.Length > 60 ? text.Substring(0, 57) + "…" : text;
+    }
+
+    // ---------------------------------------------------------------- expressions
+
+    private int? Eval(IOperation op, Dictionary<ISymbol, int> env)
+    {
+        _ct.ThrowIfCancellationRequested();
+        if (op.ConstantValue is { HasValue: true, Value: { } constant } && IsNumber(constant))
+        {
+            return _g.Const(Convert.ToDouble(constant, CultureInfo.InvariantCulture));
+        }
+
+        switch (op)
+        {
+            case IParameterReferenceOperation p when env.TryGetValue(p.Parameter, out int pv):
+                return pv;
+            case ILocalReferenceOperation l when env.TryGetValue(l.Local, out int lv):
+                return lv;
+            case IConversionOperation c when c.OperatorMethod is null:
+                return Eval(c.Operand, env);
+            case IBinaryOperation b:
+                return EvalBinary(b, env);
+            case IUnaryOperation u when u.OperatorKind == UnaryOperatorKind.Minus:
+                return Eval(u.Operand, env) is int x ? _g.Unary(Op.Neg, x) : null;
+            case IUnaryOperation u when u.OperatorKind == UnaryOperatorKind.Plus:
+                return Eval(u.Operand, env);
+            case IInvocationOperation call:
+                return EvalCall(call, env);
+            case IFieldReferenceOperation f:
+                Report(DiagnosticDescriptors.UnsupportedExpression, op.Syntax.GetLocation(), Abbreviate(op.Syntax), $"the field '{f.Field.Name}' is not a compile-time constant; use a 'const' field");
+                return null;
+            default:
+                Report(DiagnosticDescriptors.UnsupportedExpression, op.Syntax.GetLocation(), Abbreviate(op.Syntax), "use DSL functions, arithmetic operators, constants, parameters and locals");
+                return null;
+        }
+    }
+
+    private static bool IsNumber(object value) => value is int or long or short or byte or sbyte or uint or ulong or ushort or float or double or decimal;
+
+    private int? EvalBinary(IBinaryOperation b, Dictionary<ISymbol, int> env)
+    {
+        Op? op = b.OperatorKind switch
+        {
+            BinaryOperatorKind.Add => Op.Add,
+            BinaryOperatorKind.Subtract => Op.Sub,
+            BinaryOperatorKind.Multiply => Op.Mul,
+            BinaryOperatorKind.Divide => Op.Div,
+            _ => null,
+        };
+        if (op is null)
+        {
+            Report(DiagnosticDescriptors.UnsupportedExpression, b.Syntax.GetLocation(), Abbreviate(b.Syntax), $"the operator '{b.OperatorKind}' is not part of the DSL; use + - * / or a DSL function");
+            return null;
+        }
+
+        if (Eval(b.LeftOperand, env) is not int l || Eval(b.RightOperand, env) is not int r)
+        {
+            return null;
+        }
+
+        return CheckedBinary(op.Value, l, r, b.Syntax);
+    }
+
+    private int? CheckedBinary(Op op, int l, int r, SyntaxNode syntax)
+    {
+        var lr = _g[l].Rank;
+        var rr = _g[r].Rank;
+        if ((lr == Rank.Field && rr is Rank.Plane or Rank.Batch) || (rr == Rank.Field && lr is Rank.Plane or Rank.Batch))
+        {
+            var small = lr == Rank.Field ? rr : lr;
+            Report(DiagnosticDescriptors.RankMismatch, syntax.GetLocation(), $"'{Abbreviate(syntax)}' combines a per-pixel Field with a {small} value; a reduced value cannot be broadcast back over pixels in a loss declaration — reduce both sides, or move the per-plane arithmetic after the reductions");
+            return null;
+        }
+
+        return _g.Binary(op, l, r);
+    }
+
+    private int? EvalCall(IInvocationOperation call, Dictionary<ISymbol, int> env)
+    {
+        var method = call.TargetMethod;
+        string container = method.ContainingType?.ToDisplayString() ?? string.Empty;
+        var args = call.Arguments.OrderBy(a => a.Parameter?.Ordinal ?? 0).ToList();
+        if (container == Ns + ".Dsl")
+        {
+            var values = new int[args.Count];
+            for (int i = 0; i < args.Count; i++)
+            {
+                if (Eval(args[i].Value, env) is not int v)
+                {
+                    return null;
+                }
+
+                values[i] = v;
+            }
+
+            return Vocabulary(method.Name, values, call);
+        }
+
+        if (!method.IsStatic || method.IsGenericMethod || method.IsExtern || method.IsAbstract)
+        {
+            Report(DiagnosticDescriptors.NotInlinable, call.Syntax.GetLocation(), method.ToDisplayString(SymbolDisplayFormat.CSharpShortErrorMessageFormat));
+            return null;
+        }
+
+        var target = method;
+        if (container == Ns + ".Prelude" && method.DeclaringSyntaxReferences.IsEmpty)
+        {
+            target = PreludeMethod(method) ?? method;
+        }
+
+        var inner = new Dictionary<ISymbol, int>(SymbolEqualityComparer.Default);
+        foreach (var a in args)
+        {
+            if (a.Parameter is null || Eval(a.Value, env) is not int v)
+            {
+                return null;
+            }
+
+            inner[target.Parameters[a.Parameter.Ordinal]] = v;
+        }
+
+        foreach (var kv in env)
+        {
+            // Local functions see the locals of their enclosing body.
+            if (method.MethodKind == MethodKind.LocalFunction && kv.Key is ILocalSymbol)
+            {
+                inner[kv.Key] = kv.Value;
+            }
+        }
+
+        return InlineMethod(target, inner, call.Syntax.GetLocation());
+    }
+
+    private IMethodSymbol? PreludeMethod(IMethodSymbol method) =>
+        PreludeMethod(method.Name, string.Join(",", method.Parameters.Select(p => p.Type.ToDisplayString())));
+
+    /// <summary>Finds a prelude method in the generator's embedded copy of the prelude source, by name and parameter types.</summary>
+    private IMethodSymbol? PreludeMethod(string name, string signature)
+    {
+        if (_prelude is null)
+        {
+            using var stream = typeof(Parser).Assembly.GetManifestResourceStream("LossDsl.Prelude.cs");
+            if (stream is null)
+            {
+                return null;
+            }
+
+            using var reader = new StreamReader(stream);
+            var options = (_compilation.SyntaxTrees.FirstOrDefault()?.Options as CSharpParseOptions) ?? CSharpParseOptions.Default;
+            var tree = CSharpSyntaxTree.ParseText(reader.ReadToEnd(), options, path: "LossDsl.Prelude.cs", cancellationToken: _ct);
+            _prelude = CSharpCompilation.Create("LossDsl.Prelude.Source", new[] { tree }, _compilation.References, new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
+        }
+
+        var type = _prelude.Assembly.GetTypeByMetadataName(Ns + ".Prelude");
+        return type?.GetMembers(name).OfType<IMethodSymbol>()
+            .FirstOrDefault(m => string.Join(",", m.Parameters.Select(p => p.Type.ToDisplayString())) == signature);
+    }
+}

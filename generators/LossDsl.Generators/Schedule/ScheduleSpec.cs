@@ -1,0 +1,63 @@
+using LossDsl.Generators.Model;
+
+namespace LossDsl.Generators.Schedule;
+
+/// <summary>A stencil evaluated in the pre-pass: its node and the per-pixel program that computes its source.</summary>
+internal sealed record StencilPass(int Node, Op Kind, int Kernel, int Source, ImmutableEquatableArray<int> SourceProgram);
+
+/// <summary>The gradient written for one input.</summary>
+internal sealed record GradientOutput(int Input, int Node);
+
+/// <summary>
+/// Where and when every node of the differentiated loss is computed — the part of the compiler the backends print.
+/// Node lists are in dependency order; a node appears in exactly the phase that computes it.
+/// <list type="number">
+/// <item>Shape scalars: values that depend only on the shape (such as 1/(H·W)), once per call.</item>
+/// <item>Stencil pre-pass: each target-only stencil into a buffer, as separable passes (running sums for the box filter).</item>
+/// <item>Forward sweep: per pixel, the <see cref="ForwardProgram"/>, accumulating every <see cref="Op.Sum"/> and <see cref="Op.BatchSum"/> in <see cref="Accumulators"/> (double).</item>
+/// <item>Batch epilogue: <see cref="BatchForward"/> once, from the accumulated batch sums.</item>
+/// <item>Plane epilogue: per plane, <see cref="PlaneProgram"/> (loss, seed, adjoints), accumulating <see cref="PlaneSums"/>.</item>
+/// <item>Batch adjoints: <see cref="BatchAdjoint"/> once, from the plane sums.</item>
+/// <item>Backward sweep: per pixel, the <see cref="BackwardProgram"/>, writing each <see cref="Gradients"/> node.</item>
+/// </list>
+/// Backward saves the stencil buffers, the <see cref="SavedPlanes"/> and <see cref="SavedBatch"/> values and recomputes every per-pixel value it needs.
+/// </summary>
+internal sealed record ScheduleSpec(
+    LossSpec Spec,
+    Graph Graph,
+    int PlaneLoss,
+    ImmutableEquatableArray<GradientOutput> Gradients,
+    ImmutableEquatableArray<int> ShapeScalars,
+    ImmutableEquatableArray<StencilPass> Stencils,
+    ImmutableEquatableArray<int> ForwardProgram,
+    ImmutableEquatableArray<int> Accumulators,
+    ImmutableEquatableArray<int> BatchForward,
+    ImmutableEquatableArray<int> PlaneProgram,
+    ImmutableEquatableArray<int> PlaneSums,
+    ImmutableEquatableArray<int> BatchAdjoint,
+    ImmutableEquatableArray<int> BackwardProgram,
+    ImmutableEquatableArray<int> SavedPlanes,
+    ImmutableEquatableArray<int> SavedBatch)
+{
+    /// <summary>Number of passes over pixel memory: stencil passes count two (separable), plus the forward and backward sweeps.</summary>
+    public int MemorySweeps => (Stencils.Count * 2) + 1 + (BackwardProgram.Count > 0 ? 1 : 0);
+
+    public bool HasBatchSums => Accumulators.Any(a => Graph[a].Op == Op.BatchSum);
+}
+
+internal static class EnumerableExtensions
+{
+    public static bool Any<T>(this ImmutableEquatableArray<T> array, System.Func<T, bool> predicate)
+        where T : System.IEquatable<T>
+    {
+        foreach (var item in array)
+        {
+            if (predicate(item))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

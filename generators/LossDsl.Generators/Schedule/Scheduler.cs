@@ -1,0 +1,114 @@
+using System.Collections.Generic;
+using System.Linq;
+using LossDsl.Generators.Differentiate;
+using LossDsl.Generators.Model;
+
+namespace LossDsl.Generators.Schedule;
+
+/// <summary>
+/// Groups the differentiated DAG into the fewest sweeps over memory (see <see cref="ScheduleSpec"/>): all reductions
+/// share one forward sweep, all gradients one backward sweep, target-only stencils one pre-pass each.
+/// </summary>
+internal static class Scheduler
+{
+    public static ScheduleSpec Schedule(DifferentiatedLoss d)
+    {
+        var g = d.Graph;
+        var gradients = d.Gradients.Select((node, input) => new GradientOutput(input, node)).Where(o => o.Node >= 0).ToList();
+
+        // Everything reachable from the outputs.
+        var live = new bool[g.Count];
+        var stack = new Stack<int>();
+        stack.Push(d.PlaneLoss);
+        foreach (var o in gradients)
+        {
+            stack.Push(o.Node);
+        }
+
+        while (stack.Count > 0)
+        {
+            int id = stack.Pop();
+            if (live[id])
+            {
+                continue;
+            }
+
+            live[id] = true;
+            foreach (int a in g[id].Args)
+            {
+                stack.Push(a);
+            }
+        }
+
+        bool IsStencil(Op op) => op is Op.AvgPool or Op.MaxPool or Op.MinPool;
+        bool IsLiteral(int id) => g[id].Op == Op.Const;
+
+        // Per-pixel program for a set of field roots: field nodes in id (dependency) order, stopping at stencils.
+        List<int> FieldProgram(IEnumerable<int> roots)
+        {
+            var seen = new HashSet<int>();
+            var st = new Stack<int>(roots);
+            while (st.Count > 0)
+            {
+                int id = st.Pop();
+                var n = g[id];
+                if (n.Rank != Rank.Field || IsLiteral(id) || !seen.Add(id))
+                {
+                    continue;
+                }
+
+                if (!IsStencil(n.Op))
+                {
+                    foreach (int a in n.Args)
+                    {
+                        st.Push(a);
+                    }
+                }
+            }
+
+            return seen.OrderBy(x => x).ToList();
+        }
+
+        var stencils = Enumerable.Range(0, g.Count).Where(id => live[id] && IsStencil(g[id].Op))
+            .Select(id => new StencilPass(id, g[id].Op, g[id].Kernel, g[id].Args[0], FieldProgram(new[] { g[id].Args[0] }).ToEquatable()))
+            .ToList();
+
+        var accumulators = Enumerable.Range(0, g.Count).Where(id => live[id] && g[id].Op is Op.Sum or Op.BatchSum).ToList();
+        var forward = FieldProgram(accumulators.Select(a => g[a].Args[0]));
+
+        // Nodes that depend on the seed (adjoints) versus forward values.
+        var dependsOnSeed = new bool[g.Count];
+        for (int id = 0; id < g.Count; id++)
+        {
+            dependsOnSeed[id] = g[id].Op == Op.Seed || g[id].Args.Any(a => dependsOnSeed[a]);
+        }
+
+        var shapeScalars = Enumerable.Range(0, g.Count).Where(id => live[id] && g[id].Rank == Rank.Scalar && !IsLiteral(id)).ToList();
+        var batchForward = Enumerable.Range(0, g.Count).Where(id => live[id] && g[id].Rank == Rank.Batch && g[id].Op != Op.BatchSum && !dependsOnSeed[id]).ToList();
+        var batchAdjoint = Enumerable.Range(0, g.Count).Where(id => live[id] && g[id].Rank == Rank.Batch && g[id].Op != Op.PlaneSum && dependsOnSeed[id]).ToList();
+        var planeSums = Enumerable.Range(0, g.Count).Where(id => live[id] && g[id].Op == Op.PlaneSum).ToList();
+        var planeProgram = Enumerable.Range(0, g.Count).Where(id => live[id] && g[id].Rank == Rank.Plane && g[id].Op != Op.Sum).ToList();
+
+        var backward = FieldProgram(gradients.Select(o => o.Node));
+        var readInBackward = new HashSet<int>(backward.SelectMany(id => g[id].Args).Concat(gradients.Select(o => o.Node)));
+        var savedPlanes = readInBackward.Where(id => g[id].Rank == Rank.Plane).OrderBy(x => x).ToList();
+        var savedBatch = readInBackward.Where(id => g[id].Rank == Rank.Batch).OrderBy(x => x).ToList();
+
+        return new ScheduleSpec(
+            d.Spec,
+            g,
+            d.PlaneLoss,
+            gradients.ToEquatable(),
+            shapeScalars.ToEquatable(),
+            stencils.ToEquatable(),
+            forward.ToEquatable(),
+            accumulators.ToEquatable(),
+            batchForward.ToEquatable(),
+            planeProgram.ToEquatable(),
+            planeSums.ToEquatable(),
+            batchAdjoint.ToEquatable(),
+            backward.ToEquatable(),
+            savedPlanes.ToEquatable(),
+            savedBatch.ToEquatable());
+    }
+}

@@ -1,0 +1,251 @@
+using System;
+
+namespace LossDsl;
+
+/// <summary>
+/// The vocabulary of a loss declaration (<c>using static LossDsl.Dsl;</c>). The generator reads calls to these functions;
+/// called with data they compute in double precision with straightforward loops (the reference interpreter).
+/// </summary>
+public static class Dsl
+{
+    // ----- pointwise on fields -----
+
+    /// <summary><c>torch.abs</c>.</summary>
+    /// <param name="x">The field.</param>
+    /// <returns>|x| per pixel.</returns>
+    public static Field Abs(Field x) => Field.Map(x, Math.Abs);
+
+    /// <summary><c>torch.sigmoid</c>.</summary>
+    /// <param name="x">The field.</param>
+    /// <returns>σ(x) per pixel.</returns>
+    public static Field Sigmoid(Field x) => Field.Map(x, Scalar.Sigmoid);
+
+    /// <summary><c>F.logsigmoid</c>.</summary>
+    /// <param name="x">The field.</param>
+    /// <returns>log σ(x) per pixel.</returns>
+    public static Field LogSigmoid(Field x) => Field.Map(x, Scalar.LogSigmoid);
+
+    /// <summary><c>F.softplus</c> (β = 1).</summary>
+    /// <param name="x">The field.</param>
+    /// <returns>log(1 + eˣ) per pixel.</returns>
+    public static Field Softplus(Field x) => Field.Map(x, Scalar.Softplus);
+
+    /// <summary><c>torch.exp</c>.</summary>
+    /// <param name="x">The field.</param>
+    /// <returns>eˣ per pixel.</returns>
+    public static Field Exp(Field x) => Field.Map(x, Math.Exp);
+
+    /// <summary><c>torch.log</c>.</summary>
+    /// <param name="x">The field.</param>
+    /// <returns>ln x per pixel.</returns>
+    public static Field Log(Field x) => Field.Map(x, Math.Log);
+
+    /// <summary><c>torch.sqrt</c>.</summary>
+    /// <param name="x">The field.</param>
+    /// <returns>√x per pixel.</returns>
+    public static Field Sqrt(Field x) => Field.Map(x, Math.Sqrt);
+
+    /// <summary><c>torch.square</c>.</summary>
+    /// <param name="x">The field.</param>
+    /// <returns>x² per pixel.</returns>
+    public static Field Square(Field x) => Field.Map(x, static v => v * v);
+
+    /// <summary><c>torch.pow(x, c)</c> with a constant exponent.</summary>
+    /// <param name="x">The field.</param>
+    /// <param name="c">The exponent (a compile-time constant in a declaration).</param>
+    /// <returns>xᶜ per pixel.</returns>
+    public static Field Pow(Field x, double c) => Field.Map(x, v => Math.Pow(v, c));
+
+    /// <summary><c>torch.minimum</c>.</summary>
+    /// <param name="a">The first field.</param>
+    /// <param name="b">The second field.</param>
+    /// <returns>min(a, b) per pixel.</returns>
+    public static Field Min(Field a, Field b) => Field.Zip(a, b, static (x, y) => double.IsNaN(x) || double.IsNaN(y) ? double.NaN : Math.Min(x, y));
+
+    /// <summary><c>torch.clamp(x, max=c)</c>.</summary>
+    /// <param name="a">The field.</param>
+    /// <param name="c">The constant.</param>
+    /// <returns>min(a, c) per pixel.</returns>
+    public static Field Min(Field a, double c) => Field.Map(a, x => double.IsNaN(x) ? x : Math.Min(x, c));
+
+    /// <summary><c>torch.maximum</c>.</summary>
+    /// <param name="a">The first field.</param>
+    /// <param name="b">The second field.</param>
+    /// <returns>max(a, b) per pixel.</returns>
+    public static Field Max(Field a, Field b) => Field.Zip(a, b, static (x, y) => double.IsNaN(x) || double.IsNaN(y) ? double.NaN : Math.Max(x, y));
+
+    /// <summary><c>torch.clamp(x, min=c)</c>.</summary>
+    /// <param name="a">The field.</param>
+    /// <param name="c">The constant.</param>
+    /// <returns>max(a, c) per pixel.</returns>
+    public static Field Max(Field a, double c) => Field.Map(a, x => double.IsNaN(x) ? x : Math.Max(x, c));
+
+    /// <summary><c>torch.clamp(x, lo, hi)</c>.</summary>
+    /// <param name="x">The field.</param>
+    /// <param name="lo">The lower bound (constant).</param>
+    /// <param name="hi">The upper bound (constant).</param>
+    /// <returns>x clamped per pixel.</returns>
+    public static Field Clamp(Field x, double lo, double hi) => Field.Map(x, v => Scalar.Clamp(v, lo, hi));
+
+    /// <summary><c>F.binary_cross_entropy_with_logits(x, t, reduction='none')</c>, stable form <c>max(x,0) − x·t + log(1 + e^−|x|)</c>.</summary>
+    /// <param name="x">The logits.</param>
+    /// <param name="t">The targets in [0, 1].</param>
+    /// <returns>The per-pixel loss.</returns>
+    public static Field BceWithLogits(Field x, Field t) => Field.Zip(x, t, Scalar.BceWithLogits);
+
+    // ----- stencils -----
+
+    /// <summary>
+    /// <c>F.avg_pool2d(x, k, stride=1, padding=k//2)</c> with <c>count_include_pad=True</c>: the mean of the k×k window,
+    /// zero outside the image, divided by k² everywhere.
+    /// </summary>
+    /// <param name="x">The field.</param>
+    /// <param name="k">Odd window size (a compile-time constant in a declaration).</param>
+    /// <returns>The pooled field, same shape.</returns>
+    public static Field AvgPool(Field x, int k) => Pool(x, k, 0.0, static (acc, v) => acc + v, static (acc, k2) => acc / k2);
+
+    /// <summary><c>F.max_pool2d(x, k, stride=1, padding=k//2)</c>: the window maximum (padding never wins).</summary>
+    /// <param name="x">The field.</param>
+    /// <param name="k">Odd window size (a compile-time constant in a declaration).</param>
+    /// <returns>The pooled field, same shape.</returns>
+    public static Field MaxPool(Field x, int k) => Pool(x, k, double.NegativeInfinity, static (acc, v) => double.IsNaN(acc) || v > acc || double.IsNaN(v) ? v : acc, static (acc, _) => acc);
+
+    /// <summary><c>-F.max_pool2d(-x, k, stride=1, padding=k//2)</c>: the window minimum (morphological erosion).</summary>
+    /// <param name="x">The field.</param>
+    /// <param name="k">Odd window size (a compile-time constant in a declaration).</param>
+    /// <returns>The pooled field, same shape.</returns>
+    public static Field MinPool(Field x, int k) => -MaxPool(-x, k);
+
+    private static Field Pool(Field x, int k, double seed, Func<double, double, double> add, Func<double, double, double> finish)
+    {
+        if (k <= 0 || k % 2 == 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(k), k, "The pooling window must be a positive odd size.");
+        }
+
+        var s = x.Shape;
+        var r = new double[s.Length];
+        int pad = k / 2;
+        for (int p = 0; p < s.Planes; p++)
+        {
+            int o = p * s.PlaneSize;
+            for (int i = 0; i < s.H; i++)
+            {
+                for (int j = 0; j < s.W; j++)
+                {
+                    double acc = seed;
+                    for (int di = -pad; di <= pad; di++)
+                    {
+                        for (int dj = -pad; dj <= pad; dj++)
+                        {
+                            int y = i + di, z = j + dj;
+                            if (y < 0 || y >= s.H || z < 0 || z >= s.W)
+                            {
+                                continue;
+                            }
+
+                            acc = add(acc, x.Data[o + (y * s.W) + z]);
+                        }
+                    }
+
+                    r[o + (i * s.W) + j] = finish(acc, (double)k * k);
+                }
+            }
+        }
+
+        return new Field(s, r);
+    }
+
+    // ----- reductions -----
+
+    /// <summary><c>x.sum(dim=(2, 3))</c>: the sum over each plane's pixels.</summary>
+    /// <param name="x">The field.</param>
+    /// <returns>One sum per plane.</returns>
+    public static Plane Sum(Field x)
+    {
+        var s = x.Shape;
+        var r = new double[s.Planes];
+        for (int p = 0; p < r.Length; p++)
+        {
+            double acc = 0;
+            for (int i = 0; i < s.PlaneSize; i++)
+            {
+                acc += x.Data[(p * s.PlaneSize) + i];
+            }
+
+            r[p] = acc;
+        }
+
+        return new Plane(s, r);
+    }
+
+    /// <summary><c>x.mean(dim=(2, 3))</c>: the mean over each plane's pixels.</summary>
+    /// <param name="x">The field.</param>
+    /// <returns>One mean per plane.</returns>
+    public static Plane Mean(Field x) => Sum(x) / x.Shape.PlaneSize;
+
+    /// <summary><c>(w * x).sum(dim=(2, 3)) / w.sum(dim=(2, 3))</c>: the w-weighted mean over each plane.</summary>
+    /// <param name="x">The field.</param>
+    /// <param name="w">The weights.</param>
+    /// <returns>One weighted mean per plane.</returns>
+    public static Plane WeightedMean(Field x, Field w) => Sum(w * x) / Sum(w);
+
+    /// <summary><c>x.mean()</c>: the mean over every element of the batch.</summary>
+    /// <param name="x">The field.</param>
+    /// <returns>The whole-batch mean.</returns>
+    public static Batch BatchMean(Field x)
+    {
+        double acc = 0;
+        foreach (double v in x.Values)
+        {
+            acc += v;
+        }
+
+        return new Batch(acc / x.Shape.Length);
+    }
+
+    // ----- pointwise on planes -----
+
+    /// <summary><c>torch.abs</c> per plane.</summary>
+    /// <param name="x">The plane values.</param>
+    /// <returns>|x|.</returns>
+    public static Plane Abs(Plane x) => Plane.Map(x, Math.Abs);
+
+    /// <summary><c>torch.exp</c> per plane.</summary>
+    /// <param name="x">The plane values.</param>
+    /// <returns>eˣ.</returns>
+    public static Plane Exp(Plane x) => Plane.Map(x, Math.Exp);
+
+    /// <summary><c>torch.log</c> per plane.</summary>
+    /// <param name="x">The plane values.</param>
+    /// <returns>ln x.</returns>
+    public static Plane Log(Plane x) => Plane.Map(x, Math.Log);
+
+    /// <summary><c>torch.sqrt</c> per plane.</summary>
+    /// <param name="x">The plane values.</param>
+    /// <returns>√x.</returns>
+    public static Plane Sqrt(Plane x) => Plane.Map(x, Math.Sqrt);
+
+    /// <summary><c>torch.square</c> per plane.</summary>
+    /// <param name="x">The plane values.</param>
+    /// <returns>x².</returns>
+    public static Plane Square(Plane x) => Plane.Map(x, static v => v * v);
+
+    /// <summary><c>torch.pow(x, c)</c> per plane.</summary>
+    /// <param name="x">The plane values.</param>
+    /// <param name="c">The constant exponent.</param>
+    /// <returns>xᶜ.</returns>
+    public static Plane Pow(Plane x, double c) => Plane.Map(x, v => Math.Pow(v, c));
+
+    /// <summary><c>torch.sigmoid</c> per plane.</summary>
+    /// <param name="x">The plane values.</param>
+    /// <returns>σ(x).</returns>
+    public static Plane Sigmoid(Plane x) => Plane.Map(x, Scalar.Sigmoid);
+
+    /// <summary><c>torch.clamp(x, lo, hi)</c> per plane.</summary>
+    /// <param name="x">The plane values.</param>
+    /// <param name="lo">The lower bound.</param>
+    /// <param name="hi">The upper bound.</param>
+    /// <returns>x clamped.</returns>
+    public static Plane Clamp(Plane x, double lo, double hi) => Plane.Map(x, v => Scalar.Clamp(v, lo, hi));
+}
