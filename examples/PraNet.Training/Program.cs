@@ -1,0 +1,1 @@
+System.Console.WriteLine("PraNet-style training demo: under construction.");
