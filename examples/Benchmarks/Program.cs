@@ -1,1 +1,19 @@
-System.Console.WriteLine("Benchmarks: under construction.");
+using System;
+using System.Linq;
+using BenchmarkDotNet.Running;
+
+namespace LossDsl.Benchmarks;
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        if (args.Contains("--quick"))
+        {
+            return QuickMode.Run(args);
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
+}

@@ -77,6 +77,10 @@ internal static class DiagnosticDescriptors
         "The loss '{0}' asks for the {1} backend, but the project does not reference {2}; add the package reference or remove the backend",
         DiagnosticSeverity.Warning);
 
+    public static readonly DiagnosticDescriptor UnsafeRequired = Make(
+        "LD0018", "Unsafe code must be allowed",
+        "The generated CPU backend of '{0}' uses pointers; set <AllowUnsafeBlocks>true</AllowUnsafeBlocks> in the project file");
+
     private static DiagnosticDescriptor Make(string id, string title, string message, DiagnosticSeverity severity = DiagnosticSeverity.Error) =>
         new(id, title, message, Category, severity, isEnabledByDefault: true, helpLinkUri: HelpBase + id.ToLowerInvariant());
 }

@@ -431,6 +431,7 @@ internal static class CpuEmitter
             var w = _w;
             if (_s.Stencils.Count > 0)
             {
+                w.Line("    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]");
                 w.Line("    private void StencilPlane(int p)");
                 w.Line("    {");
                 w.Line("        int h = _shape.H, w = _shape.W, hw = h * w;");
@@ -484,6 +485,7 @@ internal static class CpuEmitter
             var w = _w;
             var program = forward ? _s.ForwardProgram : _s.BackwardProgram;
             var outputs = forward ? _s.Accumulators.Select(a => _g[a].Args[0]).ToList() : _s.Gradients.Select(g => g.Node).ToList();
+            w.Line("    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]");
             w.Line($"    private void {(forward ? "Forward" : "Backward")}(int chunk)");
             w.Line("    {");
             w.Line("        int p = chunk / _chunksPerPlane;");

@@ -45,7 +45,8 @@ internal sealed partial class Parser
         var parser = new Parser(model.Compilation, ct);
         parser._models[model.SyntaxTree] = model;
         var spec = parser.ParseType(type);
-        return (parser._diagnostics.Count == 0 ? spec : null, parser._diagnostics.ToEquatable());
+        bool errors = parser._diagnostics.Any(d => DiagnosticDescriptorsById.Get(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
+        return (errors ? null : spec, parser._diagnostics.ToEquatable());
     }
 
     private void Report(DiagnosticDescriptor d, Location? location, params string[] args) =>
@@ -120,6 +121,11 @@ internal sealed partial class Parser
         if (terms.Count == 0 && _diagnostics.Count == 0)
         {
             Report(DiagnosticDescriptors.NoTerms, typeLocation, type.Name);
+        }
+
+        if (_compilation.Options is CSharpCompilationOptions { AllowUnsafe: false })
+        {
+            Report(DiagnosticDescriptors.UnsafeRequired, typeLocation, type.Name);
         }
 
         if (_diagnostics.Count > 0)

@@ -1,5 +1,6 @@
 using System;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace LossDsl.Cpu;
 
@@ -20,6 +21,7 @@ public static unsafe class Stencils
     /// <param name="k">Odd window size.</param>
     /// <param name="tmp">Scratch of H·W doubles.</param>
     /// <param name="colSums">Scratch of W doubles.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BoxFilter(float* src, float* dst, int h, int w, int k, double* tmp, double* colSums)
     {
         HorizontalSums(src, h, w, k, tmp);
@@ -39,6 +41,7 @@ public static unsafe class Stencils
     }
 
     /// <inheritdoc cref="BoxFilter(float*, float*, int, int, int, double*, double*)"/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BoxFilter(double* src, double* dst, int h, int w, int k, double* tmp, double* colSums)
     {
         HorizontalSums(src, h, w, k, tmp);
@@ -139,6 +142,7 @@ public static unsafe class Stencils
     /// <param name="k">Odd window size.</param>
     /// <param name="tmp">Scratch of H·W doubles.</param>
     /// <param name="min">True for the window minimum.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ExtremumFilter(float* src, float* dst, int h, int w, int k, double* tmp, bool min)
     {
         Extremum(src, h, w, k, tmp, min);
@@ -160,6 +164,7 @@ public static unsafe class Stencils
     }
 
     /// <inheritdoc cref="ExtremumFilter(float*, float*, int, int, int, double*, bool)"/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ExtremumFilter(double* src, double* dst, int h, int w, int k, double* tmp, bool min)
     {
         Extremum(src, h, w, k, tmp, min);
