@@ -6,7 +6,7 @@ namespace LossDsl.Generators.Diagnostics;
 internal static class DiagnosticDescriptors
 {
     private const string Category = "LossDsl";
-    private const string HelpBase = "https://github.com/lossdsl/lossdsl/blob/main/docs/diagnostics.md#";
+    private const string HelpBase = "https://github.com/lossdsl/lossdsl/blob/main/generators/LossDsl.Generators/Diagnostics/DIAGNOSTICS.md#";
 
     public static readonly DiagnosticDescriptor NotPartial = Make(
         "LD0001", "Loss class must be partial",
