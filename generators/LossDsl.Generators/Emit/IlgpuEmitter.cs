@@ -658,6 +658,7 @@ internal static class IlgpuEmitter
             }
 
             w.Close();
+            w.Line();
             var finishDefined = new HashSet<int>(_s.PlaneSums.Concat(_s.BatchAdjoint));
             LoadBatch(w, _s.BatchAdjoint, finishDefined);
             foreach (int b in _s.BatchAdjoint)
@@ -747,7 +748,7 @@ internal static class IlgpuEmitter
             return n.Op switch
             {
                 Op.Input => $"@{_inputs[(int)n.Value].Name}[i]",
-                Op.AvgPool or Op.MaxPool or Op.MinPool => $"stencils[({CodeWriter.Int(_stencilSlot[id])} * length) + i]",
+                Op.AvgPool or Op.MaxPool or Op.MinPool => _stencilSlot[id] == 0 ? "stencils[i]" : $"stencils[({CodeWriter.Int(_stencilSlot[id])} * length) + i]",
                 Op.PlaneSize or Op.BatchSize => ShapeName(id),
                 Op.Neg => $"-{A(0)}",
                 Op.Add => $"{A(0)} + {A(1)}",
