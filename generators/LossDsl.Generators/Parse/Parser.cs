@@ -451,6 +451,15 @@ internal sealed partial class Parser
             return null;
         }
 
+        // C# integer division truncates; the IR's Div is real division, so fold it here (integers only ever come from
+        // constants, such as a helper's window parameter: AvgPool(m, k / 2)).
+        if (op == Op.Div && b.Type?.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64 or SpecialType.System_Int16
+                or SpecialType.System_SByte or SpecialType.System_Byte or SpecialType.System_UInt16 or SpecialType.System_UInt32 or SpecialType.System_UInt64
+            && _g.IsConst(l, out double lv) && _g.IsConst(r, out double rv) && rv != 0)
+        {
+            return _g.Const(Math.Truncate(lv / rv));
+        }
+
         return CheckedBinary(op.Value, l, r, b.Syntax);
     }
 
