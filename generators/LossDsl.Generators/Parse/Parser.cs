@@ -45,7 +45,9 @@ internal sealed partial class Parser
         var parser = new Parser(model.Compilation, ct);
         parser._models[model.SyntaxTree] = model;
         var spec = parser.ParseType(type);
-        return (parser._diagnostics.Count == 0 ? spec : null, parser._diagnostics.ToEquatable());
+        // Warnings (such as LD0017, a backend without its runtime) do not stop generation; errors do.
+        bool failed = parser._diagnostics.Any(d => DiagnosticDescriptorsById.Get(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
+        return (failed ? null : spec, parser._diagnostics.ToEquatable());
     }
 
     private void Report(DiagnosticDescriptor d, Location? location, params string[] args) =>
