@@ -500,7 +500,9 @@ internal sealed partial class Parser
             return Vocabulary(method.Name, values, call);
         }
 
-        if (!method.IsStatic || method.IsGenericMethod || method.IsExtern || method.IsAbstract)
+        // A local function may capture the locals and parameters of its enclosing body (it need not be 'static').
+        bool local = method.MethodKind == MethodKind.LocalFunction;
+        if ((!method.IsStatic && !local) || method.IsGenericMethod || method.IsExtern || method.IsAbstract)
         {
             Report(DiagnosticDescriptors.NotInlinable, call.Syntax.GetLocation(), method.ToDisplayString(SymbolDisplayFormat.CSharpShortErrorMessageFormat));
             return null;
@@ -525,8 +527,8 @@ internal sealed partial class Parser
 
         foreach (var kv in env)
         {
-            // Local functions see the locals of their enclosing body.
-            if (method.MethodKind == MethodKind.LocalFunction && kv.Key is ILocalSymbol)
+            // Local functions see the locals and parameters of their enclosing body.
+            if (local && kv.Key is ILocalSymbol or IParameterSymbol && !inner.ContainsKey(kv.Key))
             {
                 inner[kv.Key] = kv.Value;
             }
