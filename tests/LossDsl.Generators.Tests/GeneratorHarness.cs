@@ -97,6 +97,10 @@ internal static class GeneratorHarness
         return new GeneratorOutput(driver, run, sources, result.Diagnostics, output.GetDiagnostics());
     }
 
+    /// <summary>Runs the generator only (no binding of the output compilation): for the many-runs robustness tests.</summary>
+    public static GeneratorRunResult RunGeneratorOnly(string source) =>
+        Driver().RunGenerators(Compilation(source)).GetRunResult().Results.Single();
+
     /// <summary>Runs with <see cref="CultureInfo.CurrentCulture"/> and <see cref="CultureInfo.CurrentUICulture"/> set to <paramref name="culture"/>.</summary>
     public static GeneratorOutput RunUnder(CultureInfo culture, params string[] sources)
     {
