@@ -107,13 +107,13 @@ internal static class LineDiff
             {
                 ops.Add((' ', pre + x++, pre + y++));
             }
-            else if (y < m && (x == n || lcs[x, y + 1] >= lcs[x + 1, y]))
+            else if (x < n && (y == m || lcs[x + 1, y] >= lcs[x, y + 1]))
             {
-                ops.Add(('+', pre + x, pre + y++));
+                ops.Add(('-', pre + x++, pre + y));
             }
             else
             {
-                ops.Add(('-', pre + x++, pre + y));
+                ops.Add(('+', pre + x, pre + y++));
             }
         }
 
