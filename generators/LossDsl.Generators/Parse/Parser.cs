@@ -45,8 +45,9 @@ internal sealed partial class Parser
         var parser = new Parser(model.Compilation, ct);
         parser._models[model.SyntaxTree] = model;
         var spec = parser.ParseType(type);
-        bool errors = parser._diagnostics.Any(d => DiagnosticDescriptorsById.Get(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
-        return (errors ? null : spec, parser._diagnostics.ToEquatable());
+        // Warnings (such as LD0017, a backend without its runtime) do not stop generation; errors do.
+        bool failed = parser._diagnostics.Any(d => DiagnosticDescriptorsById.Get(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
+        return (failed ? null : spec, parser._diagnostics.ToEquatable());
     }
 
     private void Report(DiagnosticDescriptor d, Location? location, params string[] args) =>
@@ -457,6 +458,15 @@ internal sealed partial class Parser
             return null;
         }
 
+        // C# integer division truncates; the IR's Div is real division, so fold it here (integers only ever come from
+        // constants, such as a helper's window parameter: AvgPool(m, k / 2)).
+        if (op == Op.Div && b.Type?.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64 or SpecialType.System_Int16
+                or SpecialType.System_SByte or SpecialType.System_Byte or SpecialType.System_UInt16 or SpecialType.System_UInt32 or SpecialType.System_UInt64
+            && _g.IsConst(l, out double lv) && _g.IsConst(r, out double rv) && rv != 0)
+        {
+            return _g.Const(Math.Truncate(lv / rv));
+        }
+
         return CheckedBinary(op.Value, l, r, b.Syntax);
     }
 
@@ -495,7 +505,9 @@ internal sealed partial class Parser
             return Vocabulary(method.Name, values, call);
         }
 
-        if (!method.IsStatic || method.IsGenericMethod || method.IsExtern || method.IsAbstract)
+        // A local function may capture the locals and parameters of its enclosing body (it need not be 'static').
+        bool local = method.MethodKind == MethodKind.LocalFunction;
+        if ((!method.IsStatic && !local) || method.IsGenericMethod || method.IsExtern || method.IsAbstract)
         {
             Report(DiagnosticDescriptors.NotInlinable, call.Syntax.GetLocation(), method.ToDisplayString(SymbolDisplayFormat.CSharpShortErrorMessageFormat));
             return null;
@@ -520,8 +532,8 @@ internal sealed partial class Parser
 
         foreach (var kv in env)
         {
-            // Local functions see the locals of their enclosing body.
-            if (method.MethodKind == MethodKind.LocalFunction && kv.Key is ILocalSymbol)
+            // Local functions see the locals and parameters of their enclosing body.
+            if (local && kv.Key is ILocalSymbol or IParameterSymbol && !inner.ContainsKey(kv.Key))
             {
                 inner[kv.Key] = kv.Value;
             }

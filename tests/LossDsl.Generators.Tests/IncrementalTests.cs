@@ -1,0 +1,87 @@
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Xunit;
+
+namespace LossDsl.Generators.Tests;
+
+/// <summary>The pipeline's models are value-equatable, so unrelated edits leave the expensive steps cached.</summary>
+public class IncrementalTests
+{
+    private const string Other = """
+        namespace Elsewhere;
+
+        // A comment.
+        public static class Unrelated
+        {
+            public static int Twice(int x) => 2 * x;
+        }
+        """;
+
+    private static IEnumerable<IncrementalStepRunReason> Reasons(GeneratorDriver driver, string step) =>
+        driver.GetRunResult().Results.Single().TrackedSteps[step].SelectMany(s => s.Outputs).Select(o => o.Reason);
+
+    private static (GeneratorDriver Driver, Compilation Compilation) First(params string[] sources)
+    {
+        var compilation = GeneratorHarness.Compilation(sources);
+        var driver = GeneratorHarness.Driver().RunGenerators(compilation);
+        Assert.All(Reasons(driver, TrackingNames.Schedule), r => Assert.Equal(IncrementalStepRunReason.New, r));
+        return (driver, compilation);
+    }
+
+    private static void AssertCached(GeneratorDriver driver)
+    {
+        foreach (var step in new[] { TrackingNames.Spec, TrackingNames.Schedule, TrackingNames.Diagnostics })
+        {
+            var reasons = Reasons(driver, step).ToList();
+            Assert.NotEmpty(reasons);
+            Assert.All(reasons, r => Assert.True(r is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"{step}: {r}"));
+        }
+
+        Assert.All(driver.GetRunResult().Results.Single().TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(s => s.Outputs),
+            o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, "output: " + o.Reason));
+    }
+
+    [Fact]
+    public void AddingAnUnrelatedFile_LeavesEveryStepCached()
+    {
+        var (driver, compilation) = First(Sources.StructureLoss);
+        driver = driver.RunGenerators(compilation.AddSyntaxTrees(CSharpSyntaxTree.ParseText(Other, GeneratorHarness.ParseOptions, "Other.cs")));
+        AssertCached(driver);
+    }
+
+    [Fact]
+    public void EditingACommentInAnotherFile_LeavesEveryStepCached()
+    {
+        var (driver, compilation) = First(Sources.StructureLossAttributes, Other);
+        var old = compilation.SyntaxTrees.Single(t => t.FilePath == "Other1.cs");
+        var edited = CSharpSyntaxTree.ParseText(Other.Replace("// A comment.", "// An edited comment.", System.StringComparison.Ordinal), GeneratorHarness.ParseOptions, "Other1.cs");
+        driver = driver.RunGenerators(compilation.ReplaceSyntaxTree(old, edited));
+        AssertCached(driver);
+    }
+
+    [Fact]
+    public void EditingCodeInAnotherFile_LeavesEveryStepCached()
+    {
+        var (driver, compilation) = First(Sources.StructureLoss, Other);
+        var old = compilation.SyntaxTrees.Single(t => t.FilePath == "Other1.cs");
+        var edited = CSharpSyntaxTree.ParseText(Other.Replace("2 * x", "3 * x", System.StringComparison.Ordinal), GeneratorHarness.ParseOptions, "Other1.cs");
+        driver = driver.RunGenerators(compilation.ReplaceSyntaxTree(old, edited));
+        AssertCached(driver);
+    }
+
+    [Theory]
+    [InlineData(Sources.StructureLoss, "5 * Abs", "6 * Abs")]
+    [InlineData(Sources.StructureLossAttributes, "Gain = 5", "Gain = 4")]
+    public void ChangingAConstant_RerunsSpecAndSchedule(string source, string from, string to)
+    {
+        var (driver, compilation) = First(source);
+        var old = compilation.SyntaxTrees.Single();
+        var edited = CSharpSyntaxTree.ParseText(source.Replace(from, to, System.StringComparison.Ordinal), GeneratorHarness.ParseOptions, old.FilePath);
+        driver = driver.RunGenerators(compilation.ReplaceSyntaxTree(old, edited));
+        Assert.Equal(new[] { IncrementalStepRunReason.Modified }, Reasons(driver, TrackingNames.Spec));
+        Assert.Equal(new[] { IncrementalStepRunReason.Modified }, Reasons(driver, TrackingNames.Schedule));
+        Assert.All(Reasons(driver, TrackingNames.Diagnostics), r => Assert.Equal(IncrementalStepRunReason.Unchanged, r));
+    }
+}

@@ -1,0 +1,64 @@
+namespace LossDsl.Generators.Tests;
+
+/// <summary>Loss declarations the tests feed to the generator.</summary>
+internal static class Sources
+{
+    /// <summary>The flagship structure loss in method form (as in src/LossDsl.Losses/StructureLoss.cs).</summary>
+    public const string StructureLoss = """
+        using LossDsl;
+        using static LossDsl.Dsl;
+
+        namespace LossDsl.Tests;
+
+        /// <summary>F3Net / PraNet structure loss: boundary-weighted BCE plus weighted IoU.</summary>
+        [Loss]
+        public static partial class StructureLoss
+        {
+            private static Field Weight(Target mask) => 1 + (5 * Abs(AvgPool(mask, 31) - mask));
+
+            [Term]
+            private static Plane Bce(Logits pred, Target mask) => WeightedMean(BceWithLogits(pred, mask), Weight(mask));
+
+            [Term]
+            private static Plane IoU(Logits pred, Target mask)
+            {
+                var w = Weight(mask);
+                var p = Sigmoid(pred);
+                var inter = Sum(w * p * mask);
+                var union = Sum(w * (p + mask));
+                return 1 - ((inter + 1) / (union - inter + 1));
+            }
+        }
+        """;
+
+    /// <summary>The flagship in attribute form.</summary>
+    public const string StructureLossAttributes = """
+        using LossDsl;
+
+        namespace LossDsl.Tests;
+
+        /// <summary>F3Net / PraNet structure loss: boundary-weighted BCE plus weighted IoU.</summary>
+        [Loss, BoundaryWeight(Kernel = 31, Gain = 5), WeightedBce, WeightedIoU(Smooth = 1)]
+        public static partial class StructureLossAttributes;
+        """;
+
+    public const string SoftDice = """
+        using LossDsl;
+
+        namespace LossDsl.Tests;
+
+        /// <summary>Soft Dice loss.</summary>
+        [Loss, SoftDice(Smooth = 1)]
+        public static partial class DiceLoss;
+        """;
+
+    public const string Focal = """
+        using LossDsl;
+
+        namespace LossDsl.Tests;
+
+        /// <summary>Binary focal loss, summed over planes.</summary>
+        [Loss(Reduction = Reduction.Sum), Focal(Alpha = 0.25, Gamma = 2)]
+        public static partial class FocalLoss;
+        """;
+}
