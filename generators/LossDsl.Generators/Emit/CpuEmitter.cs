@@ -65,7 +65,7 @@ internal static class CpuEmitter
         {
             ReductionKind.Mean => "the mean over the N×C planes of the per-plane loss",
             ReductionKind.Sum => "the sum over the N×C planes of the per-plane loss",
-            _ => "the sum over the N×C planes of the per-plane loss (Reduction.None: use the overload with <paramref name=\"planeLosses\"/> for each plane's value)",
+            _ => "the sum over the N×C planes of the per-plane loss (Reduction.None: use the overload with <c>planeLosses</c> for each plane's value)",
         };
 
         w.Doc("summary", $"Computes the loss — {reduced} — and, where a gradient span is not empty, writes d loss / d input into it.");

@@ -663,10 +663,13 @@ internal static class TorchSharpEmitter
             var w = _w;
             w.Line($"{T} planeLosses;");
             w.Open("if (call.TensorOps)");
-            w.Line("using var scope = global::TorchSharp.torch.NewDisposeScope();");
+            w.Line("// The saved tensors must outlive forward (autograd saves them after it returns): no inner scope for the stencils.");
             w.Line($"var stencils = call.Stencils ?? TorchOps.Stencils({Args});");
+            w.Open("using (var scope = global::TorchSharp.torch.NewDisposeScope())");
             w.Line($"TorchOps.Run({Args}, stencils, null, new bool[{CodeWriter.Int(_inputs.Count)}], out var planes);");
             w.Line($"planeLosses = planes.to({First}.dtype).MoveToOuterDisposeScope();");
+            w.Close();
+            w.Line();
             w.Line($"ctx.save_for_backward(new global::System.Collections.Generic.List<{T}>(global::System.Linq.Enumerable.Concat(new[] {{ {Args} }}, stencils)));");
             w.Close();
             foreach (var (t, st) in new[] { ("float", "Float32"), ("double", "Float64") })
