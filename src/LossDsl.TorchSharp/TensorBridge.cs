@@ -39,7 +39,47 @@ public static class TensorBridge
     /// the caller usually has to adapt).
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException">A dimension is zero or the element count does not fit in an <see cref="int"/>.</exception>
-    public static LossShape ValidatePair(Tensor pred, Tensor target, string predName, string targetName)
+    public static LossShape ValidatePair(Tensor pred, Tensor target, string predName, string targetName) =>
+        ValidatePairCore(pred, target, predName, targetName, targetIsTarget: true);
+
+    /// <summary>
+    /// Checks the inputs of a generated loss with any number of inputs against the first one (as
+    /// <see cref="ValidatePair"/> does for each pair) and returns their common shape.
+    /// </summary>
+    /// <param name="inputs">The input tensors, in declaration order.</param>
+    /// <param name="names">The parameter name of each input, reported in exceptions.</param>
+    /// <param name="isTarget">Whether each input is a target (not differentiated, must not require grad).</param>
+    /// <returns>The common N×C×H×W shape.</returns>
+    /// <exception cref="ArgumentNullException">An input is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">A check fails; <see cref="ArgumentException.ParamName"/> names the input.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is zero or the element count does not fit in an <see cref="int"/>.</exception>
+    public static LossShape ValidateInputs(Tensor[] inputs, string[] names, bool[] isTarget)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(names);
+        ArgumentNullException.ThrowIfNull(isTarget);
+        if (inputs.Length == 0 || names.Length != inputs.Length || isTarget.Length != inputs.Length)
+        {
+            throw new ArgumentException("Expected at least one input and one name and role per input.", nameof(inputs));
+        }
+
+        if (isTarget[0] && inputs[0] is { } first && !first.IsInvalid && first.requires_grad)
+        {
+            throw new ArgumentException(
+                $"{names[0]} requires grad, but the loss is not differentiated with respect to it. Pass {names[0]}.detach().",
+                names[0]);
+        }
+
+        var shape = ValidatePairCore(inputs[0], inputs[0], names[0], names[0], targetIsTarget: false);
+        for (int i = 1; i < inputs.Length; i++)
+        {
+            ValidatePairCore(inputs[0], inputs[i], names[0], names[i], isTarget[i]);
+        }
+
+        return shape;
+    }
+
+    private static LossShape ValidatePairCore(Tensor pred, Tensor target, string predName, string targetName, bool targetIsTarget)
     {
         ArgumentNullException.ThrowIfNull(pred, predName);
         ArgumentNullException.ThrowIfNull(target, targetName);
@@ -77,7 +117,7 @@ public static class TensorBridge
                 targetName);
         }
 
-        if (target.requires_grad)
+        if (targetIsTarget && target.requires_grad)
         {
             throw new ArgumentException(
                 $"{targetName} requires grad, but the loss is not differentiated with respect to the target. " +

@@ -104,6 +104,13 @@ internal static class CpuEmitter
         w.Line($"    ({t}){kernel}.Run({insArgs}, {gradArgs}, planeLosses, default, shape);");
         w.Line();
 
+        w.Doc("summary", "As the overload with <c>planeLosses</c>; when <paramref name=\"reuseTargetWork\"/> is true and the previous call of this\n" +
+            "element type's kernel on this thread had the same shape, the target-only pre-pass (stencils) is skipped and its buffers reused.\n" +
+            "The caller guarantees that the targets hold the same values as in that call (deep supervision: several predictions, one target).");
+        w.Line($"internal static {t} Compute({ins}, {grads}, global::System.Span<{t}> planeLosses, global::LossDsl.LossShape shape, bool reuseTargetWork) =>");
+        w.Line($"    ({t}){kernel}.Run({insArgs}, {gradArgs}, planeLosses, default, shape, reuseTargetWork);");
+        w.Line();
+
         w.Doc("summary", "Writes the gradient of Σ_p planeSeeds[p] · loss_p (the backward of the per-plane losses for an upstream gradient per plane).");
         foreach (var i in spec.Inputs)
         {
@@ -187,6 +194,8 @@ internal static class CpuEmitter
             if (_s.Stencils.Count > 0)
             {
                 w.Line("    private double[] _tmp = global::System.Array.Empty<double>();");
+                w.Line("    private global::LossDsl.LossShape _stencilShape;");
+                w.Line("    private bool _stencilsValid;");
             }
 
             foreach (var st in _s.Stencils)
@@ -241,7 +250,7 @@ internal static class CpuEmitter
             var w = _w;
             string ins = string.Join(", ", _inputs.Select(i => $"global::System.ReadOnlySpan<{_t}> {i.Name}"));
             string grads = string.Join(", ", _logits.Select(i => $"global::System.Span<{_t}> {GradName(_inputs[i])}"));
-            w.Line($"    public static double Run({ins}, {grads}, global::System.Span<{_t}> planeLosses, global::System.ReadOnlySpan<{_t}> planeSeeds, global::LossDsl.LossShape shape)");
+            w.Line($"    public static double Run({ins}, {grads}, global::System.Span<{_t}> planeLosses, global::System.ReadOnlySpan<{_t}> planeSeeds, global::LossDsl.LossShape shape, bool reuseTargetWork = false)");
             w.Line("    {");
             w.Line("        shape.Validate(nameof(shape));");
             foreach (var i in _inputs)
@@ -263,7 +272,7 @@ internal static class CpuEmitter
             w.Line("        {");
             w.Line("            try");
             w.Line("            {");
-            w.Line("                return k.Execute(" + string.Join(", ", Enumerable.Range(0, _inputs.Count).Select(n => "p" + n).Concat(_logits.Select(n => "g" + n))) + ", planeLosses, planeSeeds, shape);");
+            w.Line("                return k.Execute(" + string.Join(", ", Enumerable.Range(0, _inputs.Count).Select(n => "p" + n).Concat(_logits.Select(n => "g" + n))) + ", planeLosses, planeSeeds, shape, reuseTargetWork);");
             w.Line("            }");
             w.Line("            finally");
             w.Line("            {");
@@ -280,7 +289,7 @@ internal static class CpuEmitter
             var w = _w;
             var spec = _s.Spec;
             string ptrs = string.Join(", ", Enumerable.Range(0, _inputs.Count).Select(n => $"{_t}* p{n}").Concat(_logits.Select(n => $"{_t}* g{n}")));
-            w.Line($"    private double Execute({ptrs}, global::System.Span<{_t}> planeLosses, global::System.ReadOnlySpan<{_t}> planeSeeds, global::LossDsl.LossShape shape)");
+            w.Line($"    private double Execute({ptrs}, global::System.Span<{_t}> planeLosses, global::System.ReadOnlySpan<{_t}> planeSeeds, global::LossDsl.LossShape shape, bool reuseTargetWork)");
             w.Line("    {");
             w.Line("        " + string.Join(" ", Enumerable.Range(0, _inputs.Count).Select(n => $"_in{n} = p{n};").Concat(_logits.Select(n => $"_grad{n} = g{n};"))));
             w.Line("        _shape = shape;");
@@ -317,8 +326,14 @@ internal static class CpuEmitter
             if (_s.Stencils.Count > 0)
             {
                 w.Line();
-                w.Line("        // Stencil pre-pass: target-only, one plane per task.");
-                w.Line("        global::System.Threading.Tasks.Parallel.For(0, planes, _stencils);");
+                w.Line("        // Stencil pre-pass: target-only, one plane per task (skipped when the caller reuses the previous call's).");
+                w.Line("        if (!reuseTargetWork || !_stencilsValid || _stencilShape != shape)");
+                w.Line("        {");
+                w.Line("            _stencilsValid = false;");
+                w.Line("            global::System.Threading.Tasks.Parallel.For(0, planes, _stencils);");
+                w.Line("            _stencilShape = shape;");
+                w.Line("            _stencilsValid = true;");
+                w.Line("        }");
             }
 
             w.Line();

@@ -1,0 +1,67 @@
+using static LossDsl.Dsl;
+
+namespace LossDsl.TorchSharp.Tests;
+
+// Losses declared in the test project itself (the generator runs here too), for the golden cases' other kernel
+// sizes, Reduction.None and the ops the structure loss does not use.
+
+/// <summary>Weighted ("intended") structure loss, k = 3, gain 2, smooth ½ (golden kernel3_gain2_smooth05_n3_weighted).</summary>
+[Loss, BoundaryWeight(Kernel = 3, Gain = 2), WeightedBce, WeightedIoU(Smooth = 0.5)]
+public static partial class WeightedK3;
+
+/// <summary>Weighted structure loss, k = 5 (golden kernel5_n3_weighted).</summary>
+[Loss, BoundaryWeight(Kernel = 5, Gain = 5), WeightedBce, WeightedIoU(Smooth = 1)]
+public static partial class WeightedK5;
+
+/// <summary>PraNet's published form, k = 3, gain 2, smooth ½.</summary>
+[Loss]
+public static partial class PraNetK3
+{
+    [Term]
+    private static Batch Bce(Logits pred, Target mask) => BatchMean(BceWithLogits(pred, mask));
+
+    [Term]
+    private static Plane IoU(Logits pred, Target mask) => Prelude.WeightedIoU(pred, mask, Prelude.BoundaryWeight(mask, 3, 2), 0.5);
+}
+
+/// <summary>PraNet's published form, k = 5.</summary>
+[Loss]
+public static partial class PraNetK5
+{
+    [Term]
+    private static Batch Bce(Logits pred, Target mask) => BatchMean(BceWithLogits(pred, mask));
+
+    [Term]
+    private static Plane IoU(Logits pred, Target mask) => Prelude.WeightedIoU(pred, mask, Prelude.BoundaryWeight(mask, 5, 5), 1);
+}
+
+/// <summary>The weighted structure loss per plane (Reduction.None), k = 5.</summary>
+[Loss(Reduction = Reduction.None), BoundaryWeight(Kernel = 5, Gain = 5), WeightedBce, WeightedIoU(Smooth = 1)]
+public static partial class WeightedK5PerPlane;
+
+/// <summary>The PraNet form per plane (Reduction.None, a batch term broadcast to planes), k = 3.</summary>
+[Loss(Reduction = Reduction.None)]
+public static partial class PraNetK3PerPlane
+{
+    [Term]
+    private static Batch Bce(Logits pred, Target mask) => BatchMean(BceWithLogits(pred, mask));
+
+    [Term]
+    private static Plane IoU(Logits pred, Target mask) => Prelude.WeightedIoU(pred, mask, Prelude.BoundaryWeight(mask, 3, 2), 0.5);
+}
+
+/// <summary>Exercises max/min pooling, clamp, min/max, pow and softplus on both TorchSharp paths (Reduction.Sum).</summary>
+[Loss(Reduction = Reduction.Sum)]
+public static partial class MixedOps
+{
+    [Term]
+    private static Plane Pools(Logits pred, Target mask)
+    {
+        var edge = MaxPool(mask, 3) - MinPool(mask, 5);
+        var p = Clamp(Sigmoid(pred), 0.05, 0.95);
+        return Mean(Square(p - mask) * (1 + edge));
+    }
+
+    [Term(Weight = 0.5)]
+    private static Plane Smooth(Logits pred, Target mask) => Mean(Softplus(Min(pred, 2.0)) + Pow(Max(Sigmoid(pred), mask), 1.5));
+}
