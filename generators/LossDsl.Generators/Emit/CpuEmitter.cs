@@ -170,6 +170,7 @@ internal static class CpuEmitter
             w.Line("    [global::System.ThreadStatic]");
             w.Line($"    private static {_cls}? s_cached;");
             w.Line();
+            w.Line("    private readonly global::LossDsl.Cpu.ChunkRunner _runner = new();");
             w.Line("    private readonly global::System.Action<int> _forward;");
             w.Line("    private readonly global::System.Action<int> _backward;");
             if (_s.Stencils.Count > 0)
@@ -330,7 +331,7 @@ internal static class CpuEmitter
                 w.Line("        if (!reuseTargetWork || !_stencilsValid || _stencilShape != shape)");
                 w.Line("        {");
                 w.Line("            _stencilsValid = false;");
-                w.Line("            global::System.Threading.Tasks.Parallel.For(0, planes, _stencils);");
+                w.Line("            _runner.Run(planes, _stencils);");
                 w.Line("            _stencilShape = shape;");
                 w.Line("            _stencilsValid = true;");
                 w.Line("        }");
@@ -338,7 +339,7 @@ internal static class CpuEmitter
 
             w.Line();
             w.Line("        // Forward sweep: every reduction in one pass.");
-            w.Line("        global::System.Threading.Tasks.Parallel.For(0, chunks, _forward);");
+            w.Line("        _runner.Run(chunks, _forward);");
             w.Line("        for (int p = 0; p < planes; p++)");
             w.Line("        {");
             w.Line("            for (int a = 0; a < Accumulators; a++)");
@@ -426,7 +427,7 @@ internal static class CpuEmitter
                 w.Line("        // Backward sweep: the gradient, recomputing per-pixel values.");
                 w.Line($"        if ({string.Join(" || ", _logits.Select(n => $"g{n} != null"))})");
                 w.Line("        {");
-                w.Line("            global::System.Threading.Tasks.Parallel.For(0, chunks, _backward);");
+                w.Line("            _runner.Run(chunks, _backward);");
                 w.Line("        }");
             }
 

@@ -8,12 +8,15 @@ namespace LossDsl.Generators.Emit;
 /// <summary>Plain-math rendering of nodes, for doc comments and the schedule dump.</summary>
 internal static class MathText
 {
+    /// <summary>A number as a reader writes it: round-trippable, invariant, without a trailing ".0".</summary>
+    public static string Short(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+
     public static string Name(ScheduleSpec s, int id)
     {
         var n = s.Graph[id];
         return n.Op switch
         {
-            Op.Const => CodeWriter.Num(n.Value).Replace(".0", string.Empty),
+            Op.Const => Short(n.Value),
             Op.Input => s.Spec.Inputs[(int)n.Value].Name,
             Op.PlaneSize => "HW",
             Op.BatchSize => "NCHW",
@@ -27,7 +30,7 @@ internal static class MathText
     {
         var n = s.Graph[id];
         string A(int i) => Name(s, n.Args[i]);
-        string k = CodeWriter.Num(n.Value).Replace(".0", string.Empty);
+        string k = Short(n.Value);
         return n.Op switch
         {
             Op.Neg => "-" + A(0),
@@ -44,9 +47,9 @@ internal static class MathText
             Op.Sqrt => "sqrt(" + A(0) + ")",
             Op.Square => A(0) + "^2",
             Op.Pow => A(0) + "^" + k,
-            Op.Clamp => $"clamp({A(0)}, {k}, {CodeWriter.Num(n.Value2)})",
+            Op.Clamp => $"clamp({A(0)}, {k}, {Short(n.Value2)})",
             Op.Sign => "sign(" + A(0) + ")",
-            Op.InRange => $"[{k} <= {A(0)} <= {CodeWriter.Num(n.Value2)}]",
+            Op.InRange => $"[{k} <= {A(0)} <= {Short(n.Value2)}]",
             Op.Min => $"min({A(0)}, {A(1)})",
             Op.Max => $"max({A(0)}, {A(1)})",
             Op.Step => $"step({A(0)} > {A(1)})",
@@ -71,7 +74,7 @@ internal static class MathText
         }
 
         var args = n.Args.Select(a => Wrap(s, a, Inline(s, a, depth + 1))).ToList();
-        string k = CodeWriter.Num(n.Value).Replace(".0", string.Empty);
+        string k = Short(n.Value);
         return n.Op switch
         {
             Op.Neg => "-" + args[0],

@@ -105,6 +105,10 @@ internal sealed class GraphBuilder
         {
             case Op.Neg when xn.Op == Op.Neg:
                 return xn.Args[0];
+            case Op.Neg when xn.Op == Op.Sub:
+                return Binary(Op.Sub, xn.Args[1], xn.Args[0]);
+            case Op.Neg when xn.Op == Op.Mul && IsConst(xn.Args[0], out double k):
+                return Binary(Op.Mul, Const(-k), xn.Args[1]);
             case Op.Pow when value == 1:
                 return x;
             case Op.Pow when value == 2:
@@ -135,6 +139,7 @@ internal sealed class GraphBuilder
                 if (ca && va == 0) return b;
                 if (cb && vb == 0) return a;
                 if (_nodes[b].Op == Op.Neg) return Binary(Op.Sub, a, _nodes[b].Args[0]);
+                if (_nodes[a].Op == Op.Neg) return Binary(Op.Sub, b, _nodes[a].Args[0]);
                 if (cb) (a, b) = (b, a); // constants first: c + x
                 else if (!ca && b < a) (a, b) = (b, a); // commutative: canonical order
                 break;
@@ -146,6 +151,8 @@ internal sealed class GraphBuilder
                 break;
             case Op.Mul:
                 if ((ca && va == 0) || (cb && vb == 0)) return Const(0);
+                if (_nodes[a].Op == Op.Neg) return Unary(Op.Neg, Binary(Op.Mul, _nodes[a].Args[0], b));
+                if (_nodes[b].Op == Op.Neg) return Unary(Op.Neg, Binary(Op.Mul, a, _nodes[b].Args[0]));
                 if (ca && va == 1) return b;
                 if (cb && vb == 1) return a;
                 if (ca && va == -1) return Unary(Op.Neg, b);
@@ -161,6 +168,8 @@ internal sealed class GraphBuilder
                 break;
             case Op.Div:
                 if (cb && vb == 1) return a;
+                if (_nodes[a].Op == Op.Neg) return Unary(Op.Neg, Binary(Op.Div, _nodes[a].Args[0], b));
+                if (_nodes[b].Op == Op.Neg) return Unary(Op.Neg, Binary(Op.Div, a, _nodes[b].Args[0]));
                 if (ca && va == 0) return Const(0);
                 if (cb && vb != 0) return Binary(Op.Mul, Const(1 / vb), a);
                 break;
