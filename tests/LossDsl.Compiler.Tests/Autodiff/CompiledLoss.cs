@@ -75,6 +75,20 @@ internal sealed class CompiledLoss
         return FromSource(source, "T.L");
     }
 
+    /// <summary>A source file of the repository (found from the test's output folder upwards).</summary>
+    public static string RepositoryFile(string relativePath)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "LossDsl.sln")))
+            {
+                return File.ReadAllText(Path.Combine(dir.FullName, relativePath));
+            }
+        }
+
+        throw new FileNotFoundException("LossDsl.sln not found above " + AppContext.BaseDirectory);
+    }
+
     /// <summary>Compiles a whole source file and takes the loss <paramref name="typeName"/> (metadata name) from it.</summary>
     public static CompiledLoss FromSource(string source, string typeName)
     {
@@ -100,6 +114,8 @@ internal sealed class CompiledLoss
         {
             throw new InvalidOperationException("The stage-by-stage schedule differs from LossGenerator.Compile's.");
         }
+
+        ScheduleValidator.Validate(schedule);
 
         // The reference interpreter: the generator's Reference output only (the backends are not under test here).
         var assembly = Assemblies.GetOrAdd(source, _ => Build(compilation, parse));

@@ -59,6 +59,11 @@ public sealed class OpGradientTests
         ["PlaneTimesBatch"] = ($"[Term] static Plane T({PT}) => Mean(Sigmoid(pred) * mask) * BatchMean(Square(pred)) + Sum(pred * mask) / (1 + BatchMean(Exp(pred)));", Domain.Default),
         ["BatchOverPlane"] = ($"[Term] static Plane T({PT}) => BatchMean(Sigmoid(pred)) / (1 + Mean(Square(pred))) - BatchMean(pred * mask) + Mean(pred);", Domain.Default),
 
+        ["LinearReductions"] = ($"[Term] static Plane T({PT}) => Sum(pred) + Mean(2 * pred) - 3 * Sum(pred * mask);", Domain.Default),
+        ["LinearBatchMean"] = ($"[Term] static Batch T({PT}) => BatchMean(pred) * 4 - 1;", Domain.Default),
+        ["WeightedMeanConstantWeight"] = ($"[Term] static Plane T({PT}) => WeightedMean(Sigmoid(pred), 0 * mask + 1) + WeightedMean(pred, 2.5 + 0 * mask);", Domain.Default),
+        ["SelfCancelling"] = ($"[Term] static Plane T({PT}) => Mean(pred - pred + pred / pred + Square(pred) - pred * pred + Sigmoid(pred) * mask);", new Domain(Kinks: new[] { 0.0 })),
+
         // ----- plane-level arithmetic
         ["PlaneArithmetic"] = ($"[Term] static Plane T({PT}) {{ var a = Mean(Sigmoid(pred)); var b = Sum(Square(pred) * mask); return (a + 1) * (b - 0.5) / (a + b + 1) - a / (1 + b) + 3 * a - b / 7 + Square(a) * b; }}", Domain.Default),
         ["PlaneFunctions"] = ($"[Term] static Plane T({PT}) {{ var a = Mean(Sigmoid(pred)); var b = Mean(Square(pred) * mask); return Sqrt(a + b) + Log(1 + b) * Exp(-a) + Pow(a, 1.5) + Pow(b + 1, -0.5) + Sigmoid(b - a) + Abs(a - 2) + Clamp(b, -10, 10) + Clamp(a, 0.999, 2); }}", Domain.Default),
