@@ -428,6 +428,9 @@ internal sealed partial class Parser
         }
     }
 
+    private static bool IsIntegral(ITypeSymbol? type) => type?.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64 or SpecialType.System_Int16
+        or SpecialType.System_SByte or SpecialType.System_Byte or SpecialType.System_UInt16 or SpecialType.System_UInt32 or SpecialType.System_UInt64 or SpecialType.System_Char;
+
     private static bool IsNumber(object value) => value is int or long or short or byte or sbyte or uint or ulong or ushort or float or double or decimal;
 
     private int? EvalBinary(IBinaryOperation b, Dictionary<ISymbol, int> env)
@@ -448,6 +451,18 @@ internal sealed partial class Parser
 
         if (Eval(b.LeftOperand, env) is not int l || Eval(b.RightOperand, env) is not int r)
         {
+            return null;
+        }
+
+        // Integer division truncates in C# (k / 2 is 1 for k = 3): fold it as C# does, never as a real division.
+        if (op == Op.Div && IsIntegral(b.Type))
+        {
+            if (_g.IsConst(l, out double lv) && _g.IsConst(r, out double rv) && rv != 0)
+            {
+                return _g.Const(Math.Truncate(lv / rv));
+            }
+
+            Report(DiagnosticDescriptors.UnsupportedExpression, b.Syntax.GetLocation(), Abbreviate(b.Syntax), "integer division needs compile-time constant operands and a non-zero divisor");
             return null;
         }
 
