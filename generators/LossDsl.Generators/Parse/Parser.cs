@@ -504,7 +504,9 @@ internal sealed partial class Parser
             return Vocabulary(method.Name, values, call);
         }
 
-        if (!method.IsStatic || method.IsGenericMethod || method.IsExtern || method.IsAbstract)
+        // A local function may capture the parameters and locals of its enclosing body (passed on below), so it need not be static.
+        bool local = method.MethodKind == MethodKind.LocalFunction;
+        if ((!method.IsStatic && !local) || method.IsGenericMethod || method.IsExtern || method.IsAbstract)
         {
             Report(DiagnosticDescriptors.NotInlinable, call.Syntax.GetLocation(), method.ToDisplayString(SymbolDisplayFormat.CSharpShortErrorMessageFormat));
             return null;
@@ -529,8 +531,8 @@ internal sealed partial class Parser
 
         foreach (var kv in env)
         {
-            // Local functions see the locals of their enclosing body.
-            if (method.MethodKind == MethodKind.LocalFunction && kv.Key is ILocalSymbol)
+            // Local functions see the parameters and locals of their enclosing body.
+            if (local && kv.Key is ILocalSymbol or IParameterSymbol && !inner.ContainsKey(kv.Key))
             {
                 inner[kv.Key] = kv.Value;
             }
