@@ -81,6 +81,10 @@ internal static class DiagnosticDescriptors
         "LD0018", "Unsafe code must be allowed",
         "The generated CPU backend of '{0}' uses pointers; set <AllowUnsafeBlocks>true</AllowUnsafeBlocks> in the project file");
 
+    public static readonly DiagnosticDescriptor ReservedInputName = Make(
+        "LD0019", "Reserved input name",
+        "The input name '{0}' is used by the generated API ({1}); rename the parameter");
+
     private static DiagnosticDescriptor Make(string id, string title, string message, DiagnosticSeverity severity = DiagnosticSeverity.Error) =>
         new(id, title, message, Category, severity, isEnabledByDefault: true, helpLinkUri: HelpBase + id.ToLowerInvariant());
 }

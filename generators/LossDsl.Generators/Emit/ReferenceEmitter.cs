@@ -6,7 +6,8 @@ namespace LossDsl.Generators.Emit;
 
 /// <summary>
 /// Emits <c>L.Reference</c>: the declared terms evaluated by the DSL's reference interpreter (double precision, plain
-/// loops). Slow and obviously right; every backend is tested against it.
+/// loops). Slow and obviously right; every backend is tested against it. Its locals start with <c>__</c> so that no
+/// input name (the parameters are named after the declared inputs, such as <c>p</c>) can collide with them.
 /// </summary>
 internal static class ReferenceEmitter
 {
@@ -24,33 +25,33 @@ internal static class ReferenceEmitter
             w.Doc("summary", "The loss of every (n, c) plane: the weighted sum of the terms.");
             w.Line($"public static double[] PlaneLosses({prms})");
             w.Line("{");
-            w.Line($"    var shape = @{spec.Inputs[0].Name}.Shape;");
-            w.Line("    var loss = new double[shape.Planes];");
+            w.Line($"    var __shape = @{spec.Inputs[0].Name}.Shape;");
+            w.Line("    var __loss = new double[__shape.Planes];");
             foreach (var t in spec.Terms)
             {
                 string call = t.ReferenceCall;
                 if (t.IsBatch)
                 {
-                    w.Line($"    double {t.Name}_ = {call}.Value;");
-                    w.Line($"    for (int p = 0; p < loss.Length; p++) loss[p] += {CodeWriter.Num(t.Weight)} * {t.Name}_;");
+                    w.Line($"    double __{t.Name} = {call}.Value;");
+                    w.Line($"    for (int __p = 0; __p < __loss.Length; __p++) __loss[__p] += {CodeWriter.Num(t.Weight)} * __{t.Name};");
                 }
                 else
                 {
-                    w.Line($"    var {t.Name}_ = {call}.Values;");
-                    w.Line($"    for (int p = 0; p < loss.Length; p++) loss[p] += {CodeWriter.Num(t.Weight)} * {t.Name}_[p];");
+                    w.Line($"    var __{t.Name} = {call}.Values;");
+                    w.Line($"    for (int __p = 0; __p < __loss.Length; __p++) __loss[__p] += {CodeWriter.Num(t.Weight)} * __{t.Name}[__p];");
                 }
             }
 
-            w.Line("    return loss;");
+            w.Line("    return __loss;");
             w.Line("}");
             w.Line();
             w.Doc("summary", $"The loss reduced over planes as declared (reduction {spec.Reduction}; None reduces by sum).");
             w.Line($"public static double Compute({prms})");
             w.Line("{");
-            w.Line($"    var loss = PlaneLosses({args});");
-            w.Line("    double total = 0;");
-            w.Line("    foreach (double v in loss) total += v;");
-            w.Line(spec.Reduction == ReductionKind.Mean ? "    return total / loss.Length;" : "    return total;");
+            w.Line($"    var __loss = PlaneLosses({args});");
+            w.Line("    double __total = 0;");
+            w.Line("    foreach (double __v in __loss) __total += __v;");
+            w.Line(spec.Reduction == ReductionKind.Mean ? "    return __total / __loss.Length;" : "    return __total;");
             w.Line("}");
             if (spec.AttributeForm)
             {

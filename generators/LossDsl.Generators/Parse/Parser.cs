@@ -30,7 +30,14 @@ internal sealed partial class Parser
     private readonly GraphBuilder _g = new();
     private readonly Dictionary<SyntaxTree, SemanticModel> _models = new();
     private readonly Stack<IMethodSymbol> _inlining = new();
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<MetadataReference, Compilation> PreludeCache = new();
     private Compilation? _prelude;
+
+    /// <summary>Names the emitted entry points use for their own parameters and locals.</summary>
+    private static readonly HashSet<string> ReservedNames = new(StringComparer.Ordinal)
+    {
+        "shape", "planeLosses", "planeSeeds", "lossOut", "k", "accelerator", "grad", "loss", "total", "result",
+    };
 
     private Parser(Compilation compilation, CancellationToken ct)
     {
@@ -201,6 +208,14 @@ internal sealed partial class Parser
 
                 return _g.Input(i);
             }
+        }
+
+        if (ReservedNames.Contains(name) || name.StartsWith("__", StringComparison.Ordinal)
+            || (name.Length > 1 && (name[0] == 'p' || name[0] == 'g') && name.Substring(1).All(char.IsDigit))
+            || _inputs.Any(i => i.Name + "Grad" == name || name + "Grad" == i.Name || i.Name + "s" == name || name + "s" == i.Name))
+        {
+            Report(DiagnosticDescriptors.ReservedInputName, location, name, "parameters shape, planeLosses, planeSeeds, lossOut and <input>Grad/<input>s, and the kernels' locals");
+            return null;
         }
 
         _inputs.Add(new InputSpec(name, role));
@@ -435,6 +450,9 @@ internal sealed partial class Parser
         }
     }
 
+    private static bool IsIntegral(ITypeSymbol? type) => type?.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64 or SpecialType.System_Int16
+        or SpecialType.System_SByte or SpecialType.System_Byte or SpecialType.System_UInt16 or SpecialType.System_UInt32 or SpecialType.System_UInt64 or SpecialType.System_Char;
+
     private static bool IsNumber(object value) => value is int or long or short or byte or sbyte or uint or ulong or ushort or float or double or decimal;
 
     private int? EvalBinary(IBinaryOperation b, Dictionary<ISymbol, int> env)
@@ -458,13 +476,16 @@ internal sealed partial class Parser
             return null;
         }
 
-        // C# integer division truncates; the IR's Div is real division, so fold it here (integers only ever come from
-        // constants, such as a helper's window parameter: AvgPool(m, k / 2)).
-        if (op == Op.Div && b.Type?.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64 or SpecialType.System_Int16
-                or SpecialType.System_SByte or SpecialType.System_Byte or SpecialType.System_UInt16 or SpecialType.System_UInt32 or SpecialType.System_UInt64
-            && _g.IsConst(l, out double lv) && _g.IsConst(r, out double rv) && rv != 0)
+        // Integer division truncates in C# (k / 2 is 1 for k = 3): fold it as C# does, never as a real division.
+        if (op == Op.Div && IsIntegral(b.Type))
         {
-            return _g.Const(Math.Truncate(lv / rv));
+            if (_g.IsConst(l, out double lv) && _g.IsConst(r, out double rv) && rv != 0)
+            {
+                return _g.Const(Math.Truncate(lv / rv));
+            }
+
+            Report(DiagnosticDescriptors.UnsupportedExpression, b.Syntax.GetLocation(), Abbreviate(b.Syntax), "integer division needs compile-time constant operands and a non-zero divisor");
+            return null;
         }
 
         return CheckedBinary(op.Value, l, r, b.Syntax);
@@ -505,7 +526,7 @@ internal sealed partial class Parser
             return Vocabulary(method.Name, values, call);
         }
 
-        // A local function may capture the locals and parameters of its enclosing body (it need not be 'static').
+        // A local function may capture the parameters and locals of its enclosing body (passed on below), so it need not be static.
         bool local = method.MethodKind == MethodKind.LocalFunction;
         if ((!method.IsStatic && !local) || method.IsGenericMethod || method.IsExtern || method.IsAbstract)
         {
@@ -532,7 +553,7 @@ internal sealed partial class Parser
 
         foreach (var kv in env)
         {
-            // Local functions see the locals and parameters of their enclosing body.
+            // Local functions see the parameters and locals of their enclosing body.
             if (local && kv.Key is ILocalSymbol or IParameterSymbol && !inner.ContainsKey(kv.Key))
             {
                 inner[kv.Key] = kv.Value;
@@ -542,24 +563,41 @@ internal sealed partial class Parser
         return InlineMethod(target, inner, call.Syntax.GetLocation());
     }
 
+    /// <summary>
+    /// The prelude source compiled against the user's LossDsl reference; cached per reference, since parsing and binding
+    /// it for every loss class would dominate the generator's time.
+    /// </summary>
+    private Compilation? PreludeCompilation()
+    {
+        var dsl = _compilation.GetTypeByMetadataName(Ns + ".Dsl");
+        var reference = dsl is null ? null : _compilation.GetMetadataReference(dsl.ContainingAssembly);
+        return reference is null ? CreatePrelude(_compilation, _ct) : PreludeCache.GetValue(reference, _ => CreatePrelude(_compilation, CancellationToken.None)!);
+    }
+
+    private static Compilation? CreatePrelude(Compilation user, CancellationToken ct)
+    {
+        using var stream = typeof(Parser).Assembly.GetManifestResourceStream("LossDsl.Prelude.cs");
+        if (stream is null)
+        {
+            return null;
+        }
+
+        using var reader = new StreamReader(stream);
+        var options = CSharpParseOptions.Default.WithLanguageVersion(LanguageVersion.CSharp10);
+        var tree = CSharpSyntaxTree.ParseText(reader.ReadToEnd(), options, path: "LossDsl.Prelude.cs", cancellationToken: ct);
+        return CSharpCompilation.Create("LossDsl.Prelude.Source", new[] { tree }, user.References, new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
+    }
+
     private IMethodSymbol? PreludeMethod(IMethodSymbol method) =>
         PreludeMethod(method.Name, string.Join(",", method.Parameters.Select(p => p.Type.ToDisplayString())));
 
     /// <summary>Finds a prelude method in the generator's embedded copy of the prelude source, by name and parameter types.</summary>
     private IMethodSymbol? PreludeMethod(string name, string signature)
     {
+        _prelude ??= PreludeCompilation();
         if (_prelude is null)
         {
-            using var stream = typeof(Parser).Assembly.GetManifestResourceStream("LossDsl.Prelude.cs");
-            if (stream is null)
-            {
-                return null;
-            }
-
-            using var reader = new StreamReader(stream);
-            var options = (_compilation.SyntaxTrees.FirstOrDefault()?.Options as CSharpParseOptions) ?? CSharpParseOptions.Default;
-            var tree = CSharpSyntaxTree.ParseText(reader.ReadToEnd(), options, path: "LossDsl.Prelude.cs", cancellationToken: _ct);
-            _prelude = CSharpCompilation.Create("LossDsl.Prelude.Source", new[] { tree }, _compilation.References, new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
+            return null;
         }
 
         var type = _prelude.Assembly.GetTypeByMetadataName(Ns + ".Prelude");
