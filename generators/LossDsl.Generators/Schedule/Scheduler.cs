@@ -13,6 +13,7 @@ internal static class Scheduler
 {
     public static ScheduleSpec Schedule(DifferentiatedLoss d)
     {
+        d = Compact(d);
         var g = d.Graph;
         var gradients = d.Gradients.Select((node, input) => new GradientOutput(input, node)).Where(o => o.Node >= 0).ToList();
 
@@ -23,6 +24,11 @@ internal static class Scheduler
         foreach (var o in gradients)
         {
             stack.Push(o.Node);
+        }
+
+        foreach (var t in d.Spec.Terms)
+        {
+            stack.Push(t.Root);
         }
 
         while (stack.Count > 0)
@@ -110,5 +116,56 @@ internal static class Scheduler
             backward.ToEquatable(),
             savedPlanes.ToEquatable(),
             savedBatch.ToEquatable());
+    }
+
+    /// <summary>
+    /// Drops the nodes no output reads (intermediates left behind by simplification) and renumbers the rest densely in
+    /// dependency order, so generated code reads v0, v1, v2, … without gaps.
+    /// </summary>
+    internal static DifferentiatedLoss Compact(DifferentiatedLoss d)
+    {
+        var g = d.Graph;
+        var live = new bool[g.Count];
+        var stack = new Stack<int>();
+        stack.Push(d.PlaneLoss);
+        // Term values stay (simplification may have folded a term's weight into its body): the dump and doc name them.
+        foreach (int r in d.Gradients.Where(x => x >= 0).Concat(d.Spec.Terms.Select(t => t.Root)))
+        {
+            stack.Push(r);
+        }
+
+        while (stack.Count > 0)
+        {
+            int id = stack.Pop();
+            if (!live[id])
+            {
+                live[id] = true;
+                foreach (int a in g[id].Args)
+                {
+                    stack.Push(a);
+                }
+            }
+        }
+
+        var map = new int[g.Count];
+        var nodes = new List<Node>();
+        for (int id = 0; id < g.Count; id++)
+        {
+            map[id] = -1;
+            if (live[id])
+            {
+                map[id] = nodes.Count;
+                var n = g[id];
+                nodes.Add(n with { Args = n.Args.Select(a => map[a]).ToEquatable() });
+            }
+        }
+
+        int Map(int id) => id < 0 ? -1 : map[id];
+        var terms = d.Spec.Terms.Select(t => t with { Root = Map(t.Root) }).ToEquatable();
+        return new DifferentiatedLoss(
+            d.Spec with { Terms = terms },
+            new Graph(nodes.ToEquatable()),
+            Map(d.PlaneLoss),
+            d.Gradients.Select(Map).ToEquatable());
     }
 }

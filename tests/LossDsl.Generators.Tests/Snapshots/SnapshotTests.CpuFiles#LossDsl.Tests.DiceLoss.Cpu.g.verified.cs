@@ -26,24 +26,22 @@ static partial class DiceLoss
     ///   v12 = 1 + v11
     ///   v13 = v8 / v12
     ///   v14 = 1 - v13
-    ///   v16 = seed
-    ///   v17 = -seed
-    ///   v18 = v17 / v12
-    ///   v19 = v13 / v12
-    ///   v20 = v17 * v19
-    ///   v21 = -v20
-    ///   v23 = 2 * v18
+    ///   v15 = seed
+    ///   v16 = seed / v12
+    ///   v17 = v13 / v12
+    ///   v18 = seed * v17
+    ///   v20 = -2 * v16
     /// backward sweep per pixel:
     ///   v0 = pred
     ///   v1 = mask
     ///   v3 = sigmoid(pred)
-    ///   v25 = mask * v23
-    ///   v26 = v21 + v25
-    ///   v27 = 1 - v3
-    ///   v28 = v3 * v27
-    ///   v29 = v26 * v28
-    ///   write: d/dpred = v29
-    /// saved for backward: v21 (per plane), v23 (per plane)
+    ///   v21 = mask * v20
+    ///   v22 = v18 + v21
+    ///   v23 = 1 - v3
+    ///   v24 = v3 * v23
+    ///   v25 = v22 * v24
+    ///   write: d/dpred = v25
+    /// saved for backward: v18 (per plane), v20 (per plane)
     /// recomputed in backward: v0, v1, v3
     /// </code>
     /// </summary>
@@ -73,6 +71,14 @@ static partial class DiceLoss
         /// <returns>The loss.</returns>
         public static float Compute(global::System.ReadOnlySpan<float> @pred, global::System.ReadOnlySpan<float> @mask, global::System.Span<float> @predGrad, global::System.Span<float> planeLosses, global::LossDsl.LossShape shape) =>
             (float)Float32.Run(@pred, @mask, @predGrad, planeLosses, default, shape);
+
+        /// <summary>
+        /// As the overload with <c>planeLosses</c>; when <paramref name="reuseTargetWork"/> is true and the previous call of this
+        /// element type's kernel on this thread had the same shape, the target-only pre-pass (stencils) is skipped and its buffers reused.
+        /// The caller guarantees that the targets hold the same values as in that call (deep supervision: several predictions, one target).
+        /// </summary>
+        internal static float Compute(global::System.ReadOnlySpan<float> @pred, global::System.ReadOnlySpan<float> @mask, global::System.Span<float> @predGrad, global::System.Span<float> planeLosses, global::LossDsl.LossShape shape, bool reuseTargetWork) =>
+            (float)Float32.Run(@pred, @mask, @predGrad, planeLosses, default, shape, reuseTargetWork);
 
         /// <summary>
         /// Writes the gradient of Σ_p planeSeeds[p] · loss_p (the backward of the per-plane losses for an upstream gradient per plane).
@@ -113,6 +119,14 @@ static partial class DiceLoss
             (double)Float64.Run(@pred, @mask, @predGrad, planeLosses, default, shape);
 
         /// <summary>
+        /// As the overload with <c>planeLosses</c>; when <paramref name="reuseTargetWork"/> is true and the previous call of this
+        /// element type's kernel on this thread had the same shape, the target-only pre-pass (stencils) is skipped and its buffers reused.
+        /// The caller guarantees that the targets hold the same values as in that call (deep supervision: several predictions, one target).
+        /// </summary>
+        internal static double Compute(global::System.ReadOnlySpan<double> @pred, global::System.ReadOnlySpan<double> @mask, global::System.Span<double> @predGrad, global::System.Span<double> planeLosses, global::LossDsl.LossShape shape, bool reuseTargetWork) =>
+            (double)Float64.Run(@pred, @mask, @predGrad, planeLosses, default, shape, reuseTargetWork);
+
+        /// <summary>
         /// Writes the gradient of Σ_p planeSeeds[p] · loss_p (the backward of the per-plane losses for an upstream gradient per plane).
         /// </summary>
         /// <param name="pred">Logits, contiguous NCHW.</param>
@@ -135,6 +149,7 @@ static partial class DiceLoss
             [global::System.ThreadStatic]
             private static Float32? s_cached;
 
+            private readonly global::LossDsl.Cpu.ChunkRunner _runner = new();
             private readonly global::System.Action<int> _forward;
             private readonly global::System.Action<int> _backward;
             private float* _in0; // pred
@@ -144,8 +159,8 @@ static partial class DiceLoss
             private int _rowsPerChunk, _chunksPerPlane;
             private double[] _partials = global::System.Array.Empty<double>();
             private double[] _sums = global::System.Array.Empty<double>();
-            private double[] _pv21 = global::System.Array.Empty<double>(); // -v20
-            private double[] _pv23 = global::System.Array.Empty<double>(); // 2 * v18
+            private double[] _pv18 = global::System.Array.Empty<double>(); // seed * v17
+            private double[] _pv20 = global::System.Array.Empty<double>(); // -2 * v16
 
             private Float32()
             {
@@ -153,7 +168,7 @@ static partial class DiceLoss
                 _backward = Backward;
             }
 
-            public static double Run(global::System.ReadOnlySpan<float> pred, global::System.ReadOnlySpan<float> mask, global::System.Span<float> predGrad, global::System.Span<float> planeLosses, global::System.ReadOnlySpan<float> planeSeeds, global::LossDsl.LossShape shape)
+            public static double Run(global::System.ReadOnlySpan<float> pred, global::System.ReadOnlySpan<float> mask, global::System.Span<float> predGrad, global::System.Span<float> planeLosses, global::System.ReadOnlySpan<float> planeSeeds, global::LossDsl.LossShape shape, bool reuseTargetWork = false)
             {
                 shape.Validate(nameof(shape));
                 if (pred.Length != shape.Length) throw new global::System.ArgumentException($"Expected {shape.Length} values for shape {shape}; got {pred.Length}.", "pred");
@@ -166,7 +181,7 @@ static partial class DiceLoss
                 {
                     try
                     {
-                        return k.Execute(p0, p1, g0, planeLosses, planeSeeds, shape);
+                        return k.Execute(p0, p1, g0, planeLosses, planeSeeds, shape, reuseTargetWork);
                     }
                     finally
                     {
@@ -176,7 +191,7 @@ static partial class DiceLoss
                 }
             }
 
-            private double Execute(float* p0, float* p1, float* g0, global::System.Span<float> planeLosses, global::System.ReadOnlySpan<float> planeSeeds, global::LossDsl.LossShape shape)
+            private double Execute(float* p0, float* p1, float* g0, global::System.Span<float> planeLosses, global::System.ReadOnlySpan<float> planeSeeds, global::LossDsl.LossShape shape, bool reuseTargetWork)
             {
                 _in0 = p0; _in1 = p1; _grad0 = g0;
                 _shape = shape;
@@ -186,11 +201,11 @@ static partial class DiceLoss
                 int chunks = planes * _chunksPerPlane;
                 Ensure(ref _partials, chunks * Accumulators);
                 Ensure(ref _sums, planes * Accumulators);
-                Ensure(ref _pv21, planes);
-                Ensure(ref _pv23, planes);
+                Ensure(ref _pv18, planes);
+                Ensure(ref _pv20, planes);
 
                 // Forward sweep: every reduction in one pass.
-                global::System.Threading.Tasks.Parallel.For(0, chunks, _forward);
+                _runner.Run(chunks, _forward);
                 for (int p = 0; p < planes; p++)
                 {
                     for (int a = 0; a < Accumulators; a++)
@@ -215,23 +230,21 @@ static partial class DiceLoss
                     double v12 = 1.0 + v11; // 1 + v11
                     double v13 = v8 / v12; // v8 / v12
                     double v14 = 1.0 - v13; // 1 - v13
-                    double v17 = -seed; // -seed
-                    double v18 = v17 / v12; // v17 / v12
-                    double v19 = v13 / v12; // v13 / v12
-                    double v20 = v17 * v19; // v17 * v19
-                    double v21 = -v20; // -v20
-                    double v23 = 2.0 * v18; // 2 * v18
+                    double v16 = seed / v12; // seed / v12
+                    double v17 = v13 / v12; // v13 / v12
+                    double v18 = seed * v17; // seed * v17
+                    double v20 = -2.0 * v16; // -2 * v16
                     double loss = v14;
                     if (!planeLosses.IsEmpty) planeLosses[p] = (float)loss;
                     total += loss;
-                    _pv21[p] = v21;
-                    _pv23[p] = v23;
+                    _pv18[p] = v18;
+                    _pv20[p] = v20;
                 }
 
                 // Backward sweep: the gradient, recomputing per-pixel values.
                 if (g0 != null)
                 {
-                    global::System.Threading.Tasks.Parallel.For(0, chunks, _backward);
+                    _runner.Run(chunks, _backward);
                 }
 
                 return total / planes;
@@ -242,6 +255,7 @@ static partial class DiceLoss
                 if (buffer.Length < length) buffer = new T[length];
             }
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
             private void Forward(int chunk)
             {
                 int p = chunk / _chunksPerPlane;
@@ -282,6 +296,7 @@ static partial class DiceLoss
                 }
             }
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
             private void Backward(int chunk)
             {
                 int p = chunk / _chunksPerPlane;
@@ -289,10 +304,10 @@ static partial class DiceLoss
                 int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
-                float s21 = (float)_pv21[p];
-                var h21 = global::System.Runtime.Intrinsics.Vector256.Create(s21);
-                float s23 = (float)_pv23[p];
-                var h23 = global::System.Runtime.Intrinsics.Vector256.Create(s23);
+                float s18 = (float)_pv18[p];
+                var h18 = global::System.Runtime.Intrinsics.Vector256.Create(s18);
+                float s20 = (float)_pv20[p];
+                var h20 = global::System.Runtime.Intrinsics.Vector256.Create(s20);
                 {
                     long i = start;
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
@@ -300,12 +315,12 @@ static partial class DiceLoss
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.Load(_in1 + i);
                         var v3 = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
-                        var v25 = v1 * h23;
-                        var v26 = h21 + v25;
-                        var v27 = global::System.Runtime.Intrinsics.Vector256.Create(1.0f) - v3;
-                        var v28 = v3 * v27;
-                        var v29 = v26 * v28;
-                        if (_grad0 != null) global::System.Runtime.Intrinsics.Vector256.Store(v29, _grad0 + i);
+                        var v21 = v1 * h20;
+                        var v22 = h18 + v21;
+                        var v23 = global::System.Runtime.Intrinsics.Vector256.Create(1.0f) - v3;
+                        var v24 = v3 * v23;
+                        var v25 = v22 * v24;
+                        if (_grad0 != null) global::System.Runtime.Intrinsics.Vector256.Store(v25, _grad0 + i);
                     }
 
                     for (; i < end; i++)
@@ -313,12 +328,12 @@ static partial class DiceLoss
                         float v0 = _in0[i];
                         float v1 = _in1[i];
                         float v3 = global::LossDsl.Scalar.Sigmoid(v0);
-                        float v25 = v1 * s23;
-                        float v26 = s21 + v25;
-                        float v27 = 1.0f - v3;
-                        float v28 = v3 * v27;
-                        float v29 = v26 * v28;
-                        if (_grad0 != null) _grad0[i] = v29;
+                        float v21 = v1 * s20;
+                        float v22 = s18 + v21;
+                        float v23 = 1.0f - v3;
+                        float v24 = v3 * v23;
+                        float v25 = v22 * v24;
+                        if (_grad0 != null) _grad0[i] = v25;
                     }
                 }
             }
@@ -334,6 +349,7 @@ static partial class DiceLoss
             [global::System.ThreadStatic]
             private static Float64? s_cached;
 
+            private readonly global::LossDsl.Cpu.ChunkRunner _runner = new();
             private readonly global::System.Action<int> _forward;
             private readonly global::System.Action<int> _backward;
             private double* _in0; // pred
@@ -343,8 +359,8 @@ static partial class DiceLoss
             private int _rowsPerChunk, _chunksPerPlane;
             private double[] _partials = global::System.Array.Empty<double>();
             private double[] _sums = global::System.Array.Empty<double>();
-            private double[] _pv21 = global::System.Array.Empty<double>(); // -v20
-            private double[] _pv23 = global::System.Array.Empty<double>(); // 2 * v18
+            private double[] _pv18 = global::System.Array.Empty<double>(); // seed * v17
+            private double[] _pv20 = global::System.Array.Empty<double>(); // -2 * v16
 
             private Float64()
             {
@@ -352,7 +368,7 @@ static partial class DiceLoss
                 _backward = Backward;
             }
 
-            public static double Run(global::System.ReadOnlySpan<double> pred, global::System.ReadOnlySpan<double> mask, global::System.Span<double> predGrad, global::System.Span<double> planeLosses, global::System.ReadOnlySpan<double> planeSeeds, global::LossDsl.LossShape shape)
+            public static double Run(global::System.ReadOnlySpan<double> pred, global::System.ReadOnlySpan<double> mask, global::System.Span<double> predGrad, global::System.Span<double> planeLosses, global::System.ReadOnlySpan<double> planeSeeds, global::LossDsl.LossShape shape, bool reuseTargetWork = false)
             {
                 shape.Validate(nameof(shape));
                 if (pred.Length != shape.Length) throw new global::System.ArgumentException($"Expected {shape.Length} values for shape {shape}; got {pred.Length}.", "pred");
@@ -365,7 +381,7 @@ static partial class DiceLoss
                 {
                     try
                     {
-                        return k.Execute(p0, p1, g0, planeLosses, planeSeeds, shape);
+                        return k.Execute(p0, p1, g0, planeLosses, planeSeeds, shape, reuseTargetWork);
                     }
                     finally
                     {
@@ -375,7 +391,7 @@ static partial class DiceLoss
                 }
             }
 
-            private double Execute(double* p0, double* p1, double* g0, global::System.Span<double> planeLosses, global::System.ReadOnlySpan<double> planeSeeds, global::LossDsl.LossShape shape)
+            private double Execute(double* p0, double* p1, double* g0, global::System.Span<double> planeLosses, global::System.ReadOnlySpan<double> planeSeeds, global::LossDsl.LossShape shape, bool reuseTargetWork)
             {
                 _in0 = p0; _in1 = p1; _grad0 = g0;
                 _shape = shape;
@@ -385,11 +401,11 @@ static partial class DiceLoss
                 int chunks = planes * _chunksPerPlane;
                 Ensure(ref _partials, chunks * Accumulators);
                 Ensure(ref _sums, planes * Accumulators);
-                Ensure(ref _pv21, planes);
-                Ensure(ref _pv23, planes);
+                Ensure(ref _pv18, planes);
+                Ensure(ref _pv20, planes);
 
                 // Forward sweep: every reduction in one pass.
-                global::System.Threading.Tasks.Parallel.For(0, chunks, _forward);
+                _runner.Run(chunks, _forward);
                 for (int p = 0; p < planes; p++)
                 {
                     for (int a = 0; a < Accumulators; a++)
@@ -414,23 +430,21 @@ static partial class DiceLoss
                     double v12 = 1.0 + v11; // 1 + v11
                     double v13 = v8 / v12; // v8 / v12
                     double v14 = 1.0 - v13; // 1 - v13
-                    double v17 = -seed; // -seed
-                    double v18 = v17 / v12; // v17 / v12
-                    double v19 = v13 / v12; // v13 / v12
-                    double v20 = v17 * v19; // v17 * v19
-                    double v21 = -v20; // -v20
-                    double v23 = 2.0 * v18; // 2 * v18
+                    double v16 = seed / v12; // seed / v12
+                    double v17 = v13 / v12; // v13 / v12
+                    double v18 = seed * v17; // seed * v17
+                    double v20 = -2.0 * v16; // -2 * v16
                     double loss = v14;
                     if (!planeLosses.IsEmpty) planeLosses[p] = (double)loss;
                     total += loss;
-                    _pv21[p] = v21;
-                    _pv23[p] = v23;
+                    _pv18[p] = v18;
+                    _pv20[p] = v20;
                 }
 
                 // Backward sweep: the gradient, recomputing per-pixel values.
                 if (g0 != null)
                 {
-                    global::System.Threading.Tasks.Parallel.For(0, chunks, _backward);
+                    _runner.Run(chunks, _backward);
                 }
 
                 return total / planes;
@@ -441,6 +455,7 @@ static partial class DiceLoss
                 if (buffer.Length < length) buffer = new T[length];
             }
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
             private void Forward(int chunk)
             {
                 int p = chunk / _chunksPerPlane;
@@ -481,6 +496,7 @@ static partial class DiceLoss
                 }
             }
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
             private void Backward(int chunk)
             {
                 int p = chunk / _chunksPerPlane;
@@ -488,10 +504,10 @@ static partial class DiceLoss
                 int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
-                double s21 = (double)_pv21[p];
-                var h21 = global::System.Runtime.Intrinsics.Vector256.Create(s21);
-                double s23 = (double)_pv23[p];
-                var h23 = global::System.Runtime.Intrinsics.Vector256.Create(s23);
+                double s18 = (double)_pv18[p];
+                var h18 = global::System.Runtime.Intrinsics.Vector256.Create(s18);
+                double s20 = (double)_pv20[p];
+                var h20 = global::System.Runtime.Intrinsics.Vector256.Create(s20);
                 {
                     long i = start;
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<double>.Count; i += global::System.Runtime.Intrinsics.Vector256<double>.Count)
@@ -499,12 +515,12 @@ static partial class DiceLoss
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.Load(_in1 + i);
                         var v3 = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
-                        var v25 = v1 * h23;
-                        var v26 = h21 + v25;
-                        var v27 = global::System.Runtime.Intrinsics.Vector256.Create(1.0) - v3;
-                        var v28 = v3 * v27;
-                        var v29 = v26 * v28;
-                        if (_grad0 != null) global::System.Runtime.Intrinsics.Vector256.Store(v29, _grad0 + i);
+                        var v21 = v1 * h20;
+                        var v22 = h18 + v21;
+                        var v23 = global::System.Runtime.Intrinsics.Vector256.Create(1.0) - v3;
+                        var v24 = v3 * v23;
+                        var v25 = v22 * v24;
+                        if (_grad0 != null) global::System.Runtime.Intrinsics.Vector256.Store(v25, _grad0 + i);
                     }
 
                     for (; i < end; i++)
@@ -512,12 +528,12 @@ static partial class DiceLoss
                         double v0 = _in0[i];
                         double v1 = _in1[i];
                         double v3 = global::LossDsl.Scalar.Sigmoid(v0);
-                        double v25 = v1 * s23;
-                        double v26 = s21 + v25;
-                        double v27 = 1.0 - v3;
-                        double v28 = v3 * v27;
-                        double v29 = v26 * v28;
-                        if (_grad0 != null) _grad0[i] = v29;
+                        double v21 = v1 * s20;
+                        double v22 = s18 + v21;
+                        double v23 = 1.0 - v3;
+                        double v24 = v3 * v23;
+                        double v25 = v22 * v24;
+                        if (_grad0 != null) _grad0[i] = v25;
                     }
                 }
             }

@@ -35,8 +35,8 @@ static partial class FocalLoss
     ///   accumulate: v20 = Σ_hw v19
     /// plane epilogue:
     ///   v22 = v20 / HW
-    ///   v24 = seed
-    ///   v25 = seed / HW
+    ///   v23 = seed
+    ///   v24 = seed / HW
     /// backward sweep per pixel:
     ///   v0 = pred
     ///   v1 = mask
@@ -53,23 +53,21 @@ static partial class FocalLoss
     ///   v16 = v15^2
     ///   v17 = v14 * v16
     ///   v18 = bce_with_logits(pred, mask)
-    ///   v29 = v18 * v25
-    ///   v30 = v17 * v25
-    ///   v31 = v4 - mask
-    ///   v32 = v30 * v31
-    ///   v36 = v14 * v29
-    ///   v37 = 2 * v15
-    ///   v38 = v36 * v37
-    ///   v39 = -v38
-    ///   v40 = v8 * v39
-    ///   v42 = -v40
-    ///   v44 = mask * v39
-    ///   v45 = v42 + v44
-    ///   v46 = v4 * v7
-    ///   v47 = v45 * v46
-    ///   v48 = v32 + v47
-    ///   write: d/dpred = v48
-    /// saved for backward: v25 (per plane)
+    ///   v25 = v18 * v24
+    ///   v26 = v17 * v24
+    ///   v27 = v4 - mask
+    ///   v28 = v26 * v27
+    ///   v29 = v14 * v25
+    ///   v30 = 2 * v15
+    ///   v31 = v29 * v30
+    ///   v32 = v8 * v31
+    ///   v33 = mask * v31
+    ///   v34 = v32 - v33
+    ///   v35 = v4 * v7
+    ///   v36 = v34 * v35
+    ///   v37 = v28 + v36
+    ///   write: d/dpred = v37
+    /// saved for backward: v24 (per plane)
     /// recomputed in backward: v0, v1, v4, v5, v7, v8, v9, v10, v11, v13, v14, v15, v16, v17, v18
     /// </code>
     /// </summary>
@@ -99,6 +97,14 @@ static partial class FocalLoss
         /// <returns>The loss.</returns>
         public static float Compute(global::System.ReadOnlySpan<float> @pred, global::System.ReadOnlySpan<float> @mask, global::System.Span<float> @predGrad, global::System.Span<float> planeLosses, global::LossDsl.LossShape shape) =>
             (float)Float32.Run(@pred, @mask, @predGrad, planeLosses, default, shape);
+
+        /// <summary>
+        /// As the overload with <c>planeLosses</c>; when <paramref name="reuseTargetWork"/> is true and the previous call of this
+        /// element type's kernel on this thread had the same shape, the target-only pre-pass (stencils) is skipped and its buffers reused.
+        /// The caller guarantees that the targets hold the same values as in that call (deep supervision: several predictions, one target).
+        /// </summary>
+        internal static float Compute(global::System.ReadOnlySpan<float> @pred, global::System.ReadOnlySpan<float> @mask, global::System.Span<float> @predGrad, global::System.Span<float> planeLosses, global::LossDsl.LossShape shape, bool reuseTargetWork) =>
+            (float)Float32.Run(@pred, @mask, @predGrad, planeLosses, default, shape, reuseTargetWork);
 
         /// <summary>
         /// Writes the gradient of Σ_p planeSeeds[p] · loss_p (the backward of the per-plane losses for an upstream gradient per plane).
@@ -139,6 +145,14 @@ static partial class FocalLoss
             (double)Float64.Run(@pred, @mask, @predGrad, planeLosses, default, shape);
 
         /// <summary>
+        /// As the overload with <c>planeLosses</c>; when <paramref name="reuseTargetWork"/> is true and the previous call of this
+        /// element type's kernel on this thread had the same shape, the target-only pre-pass (stencils) is skipped and its buffers reused.
+        /// The caller guarantees that the targets hold the same values as in that call (deep supervision: several predictions, one target).
+        /// </summary>
+        internal static double Compute(global::System.ReadOnlySpan<double> @pred, global::System.ReadOnlySpan<double> @mask, global::System.Span<double> @predGrad, global::System.Span<double> planeLosses, global::LossDsl.LossShape shape, bool reuseTargetWork) =>
+            (double)Float64.Run(@pred, @mask, @predGrad, planeLosses, default, shape, reuseTargetWork);
+
+        /// <summary>
         /// Writes the gradient of Σ_p planeSeeds[p] · loss_p (the backward of the per-plane losses for an upstream gradient per plane).
         /// </summary>
         /// <param name="pred">Logits, contiguous NCHW.</param>
@@ -161,6 +175,7 @@ static partial class FocalLoss
             [global::System.ThreadStatic]
             private static Float32? s_cached;
 
+            private readonly global::LossDsl.Cpu.ChunkRunner _runner = new();
             private readonly global::System.Action<int> _forward;
             private readonly global::System.Action<int> _backward;
             private float* _in0; // pred
@@ -170,7 +185,7 @@ static partial class FocalLoss
             private int _rowsPerChunk, _chunksPerPlane;
             private double[] _partials = global::System.Array.Empty<double>();
             private double[] _sums = global::System.Array.Empty<double>();
-            private double[] _pv25 = global::System.Array.Empty<double>(); // seed / HW
+            private double[] _pv24 = global::System.Array.Empty<double>(); // seed / HW
             private double _sv21; // HW
 
             private Float32()
@@ -179,7 +194,7 @@ static partial class FocalLoss
                 _backward = Backward;
             }
 
-            public static double Run(global::System.ReadOnlySpan<float> pred, global::System.ReadOnlySpan<float> mask, global::System.Span<float> predGrad, global::System.Span<float> planeLosses, global::System.ReadOnlySpan<float> planeSeeds, global::LossDsl.LossShape shape)
+            public static double Run(global::System.ReadOnlySpan<float> pred, global::System.ReadOnlySpan<float> mask, global::System.Span<float> predGrad, global::System.Span<float> planeLosses, global::System.ReadOnlySpan<float> planeSeeds, global::LossDsl.LossShape shape, bool reuseTargetWork = false)
             {
                 shape.Validate(nameof(shape));
                 if (pred.Length != shape.Length) throw new global::System.ArgumentException($"Expected {shape.Length} values for shape {shape}; got {pred.Length}.", "pred");
@@ -192,7 +207,7 @@ static partial class FocalLoss
                 {
                     try
                     {
-                        return k.Execute(p0, p1, g0, planeLosses, planeSeeds, shape);
+                        return k.Execute(p0, p1, g0, planeLosses, planeSeeds, shape, reuseTargetWork);
                     }
                     finally
                     {
@@ -202,7 +217,7 @@ static partial class FocalLoss
                 }
             }
 
-            private double Execute(float* p0, float* p1, float* g0, global::System.Span<float> planeLosses, global::System.ReadOnlySpan<float> planeSeeds, global::LossDsl.LossShape shape)
+            private double Execute(float* p0, float* p1, float* g0, global::System.Span<float> planeLosses, global::System.ReadOnlySpan<float> planeSeeds, global::LossDsl.LossShape shape, bool reuseTargetWork)
             {
                 _in0 = p0; _in1 = p1; _grad0 = g0;
                 _shape = shape;
@@ -212,11 +227,11 @@ static partial class FocalLoss
                 int chunks = planes * _chunksPerPlane;
                 Ensure(ref _partials, chunks * Accumulators);
                 Ensure(ref _sums, planes * Accumulators);
-                Ensure(ref _pv25, planes);
+                Ensure(ref _pv24, planes);
                 _sv21 = (double)_shape.PlaneSize;
 
                 // Forward sweep: every reduction in one pass.
-                global::System.Threading.Tasks.Parallel.For(0, chunks, _forward);
+                _runner.Run(chunks, _forward);
                 for (int p = 0; p < planes; p++)
                 {
                     for (int a = 0; a < Accumulators; a++)
@@ -234,17 +249,17 @@ static partial class FocalLoss
                     double seed = planeSeeds.IsEmpty ? 1.0 : planeSeeds[p];
                     double v20 = _sums[(p * Accumulators) + 0]; // Σ_hw v19
                     double v22 = v20 / (double)_shape.PlaneSize; // v20 / HW
-                    double v25 = seed / (double)_shape.PlaneSize; // seed / HW
+                    double v24 = seed / (double)_shape.PlaneSize; // seed / HW
                     double loss = v22;
                     if (!planeLosses.IsEmpty) planeLosses[p] = (float)loss;
                     total += loss;
-                    _pv25[p] = v25;
+                    _pv24[p] = v24;
                 }
 
                 // Backward sweep: the gradient, recomputing per-pixel values.
                 if (g0 != null)
                 {
-                    global::System.Threading.Tasks.Parallel.For(0, chunks, _backward);
+                    _runner.Run(chunks, _backward);
                 }
 
                 return total;
@@ -255,6 +270,7 @@ static partial class FocalLoss
                 if (buffer.Length < length) buffer = new T[length];
             }
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
             private void Forward(int chunk)
             {
                 int p = chunk / _chunksPerPlane;
@@ -311,6 +327,7 @@ static partial class FocalLoss
                 }
             }
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
             private void Backward(int chunk)
             {
                 int p = chunk / _chunksPerPlane;
@@ -318,8 +335,8 @@ static partial class FocalLoss
                 int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
-                float s25 = (float)_pv25[p];
-                var h25 = global::System.Runtime.Intrinsics.Vector256.Create(s25);
+                float s24 = (float)_pv24[p];
+                var h24 = global::System.Runtime.Intrinsics.Vector256.Create(s24);
                 {
                     long i = start;
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
@@ -339,22 +356,20 @@ static partial class FocalLoss
                         var v16 = v15 * v15;
                         var v17 = v14 * v16;
                         var v18 = global::LossDsl.Cpu.VectorMath.BceWithLogits(v0, v1);
-                        var v29 = v18 * h25;
-                        var v30 = v17 * h25;
-                        var v31 = v4 - v1;
-                        var v32 = v30 * v31;
-                        var v36 = v14 * v29;
-                        var v37 = global::System.Runtime.Intrinsics.Vector256.Create(2.0f) * v15;
-                        var v38 = v36 * v37;
-                        var v39 = -v38;
-                        var v40 = v8 * v39;
-                        var v42 = -v40;
-                        var v44 = v1 * v39;
-                        var v45 = v42 + v44;
-                        var v46 = v4 * v7;
-                        var v47 = v45 * v46;
-                        var v48 = v32 + v47;
-                        if (_grad0 != null) global::System.Runtime.Intrinsics.Vector256.Store(v48, _grad0 + i);
+                        var v25 = v18 * h24;
+                        var v26 = v17 * h24;
+                        var v27 = v4 - v1;
+                        var v28 = v26 * v27;
+                        var v29 = v14 * v25;
+                        var v30 = global::System.Runtime.Intrinsics.Vector256.Create(2.0f) * v15;
+                        var v31 = v29 * v30;
+                        var v32 = v8 * v31;
+                        var v33 = v1 * v31;
+                        var v34 = v32 - v33;
+                        var v35 = v4 * v7;
+                        var v36 = v34 * v35;
+                        var v37 = v28 + v36;
+                        if (_grad0 != null) global::System.Runtime.Intrinsics.Vector256.Store(v37, _grad0 + i);
                     }
 
                     for (; i < end; i++)
@@ -374,22 +389,20 @@ static partial class FocalLoss
                         float v16 = v15 * v15;
                         float v17 = v14 * v16;
                         float v18 = global::LossDsl.Scalar.BceWithLogits(v0, v1);
-                        float v29 = v18 * s25;
-                        float v30 = v17 * s25;
-                        float v31 = v4 - v1;
-                        float v32 = v30 * v31;
-                        float v36 = v14 * v29;
-                        float v37 = 2.0f * v15;
-                        float v38 = v36 * v37;
-                        float v39 = -v38;
-                        float v40 = v8 * v39;
-                        float v42 = -v40;
-                        float v44 = v1 * v39;
-                        float v45 = v42 + v44;
-                        float v46 = v4 * v7;
-                        float v47 = v45 * v46;
-                        float v48 = v32 + v47;
-                        if (_grad0 != null) _grad0[i] = v48;
+                        float v25 = v18 * s24;
+                        float v26 = v17 * s24;
+                        float v27 = v4 - v1;
+                        float v28 = v26 * v27;
+                        float v29 = v14 * v25;
+                        float v30 = 2.0f * v15;
+                        float v31 = v29 * v30;
+                        float v32 = v8 * v31;
+                        float v33 = v1 * v31;
+                        float v34 = v32 - v33;
+                        float v35 = v4 * v7;
+                        float v36 = v34 * v35;
+                        float v37 = v28 + v36;
+                        if (_grad0 != null) _grad0[i] = v37;
                     }
                 }
             }
@@ -405,6 +418,7 @@ static partial class FocalLoss
             [global::System.ThreadStatic]
             private static Float64? s_cached;
 
+            private readonly global::LossDsl.Cpu.ChunkRunner _runner = new();
             private readonly global::System.Action<int> _forward;
             private readonly global::System.Action<int> _backward;
             private double* _in0; // pred
@@ -414,7 +428,7 @@ static partial class FocalLoss
             private int _rowsPerChunk, _chunksPerPlane;
             private double[] _partials = global::System.Array.Empty<double>();
             private double[] _sums = global::System.Array.Empty<double>();
-            private double[] _pv25 = global::System.Array.Empty<double>(); // seed / HW
+            private double[] _pv24 = global::System.Array.Empty<double>(); // seed / HW
             private double _sv21; // HW
 
             private Float64()
@@ -423,7 +437,7 @@ static partial class FocalLoss
                 _backward = Backward;
             }
 
-            public static double Run(global::System.ReadOnlySpan<double> pred, global::System.ReadOnlySpan<double> mask, global::System.Span<double> predGrad, global::System.Span<double> planeLosses, global::System.ReadOnlySpan<double> planeSeeds, global::LossDsl.LossShape shape)
+            public static double Run(global::System.ReadOnlySpan<double> pred, global::System.ReadOnlySpan<double> mask, global::System.Span<double> predGrad, global::System.Span<double> planeLosses, global::System.ReadOnlySpan<double> planeSeeds, global::LossDsl.LossShape shape, bool reuseTargetWork = false)
             {
                 shape.Validate(nameof(shape));
                 if (pred.Length != shape.Length) throw new global::System.ArgumentException($"Expected {shape.Length} values for shape {shape}; got {pred.Length}.", "pred");
@@ -436,7 +450,7 @@ static partial class FocalLoss
                 {
                     try
                     {
-                        return k.Execute(p0, p1, g0, planeLosses, planeSeeds, shape);
+                        return k.Execute(p0, p1, g0, planeLosses, planeSeeds, shape, reuseTargetWork);
                     }
                     finally
                     {
@@ -446,7 +460,7 @@ static partial class FocalLoss
                 }
             }
 
-            private double Execute(double* p0, double* p1, double* g0, global::System.Span<double> planeLosses, global::System.ReadOnlySpan<double> planeSeeds, global::LossDsl.LossShape shape)
+            private double Execute(double* p0, double* p1, double* g0, global::System.Span<double> planeLosses, global::System.ReadOnlySpan<double> planeSeeds, global::LossDsl.LossShape shape, bool reuseTargetWork)
             {
                 _in0 = p0; _in1 = p1; _grad0 = g0;
                 _shape = shape;
@@ -456,11 +470,11 @@ static partial class FocalLoss
                 int chunks = planes * _chunksPerPlane;
                 Ensure(ref _partials, chunks * Accumulators);
                 Ensure(ref _sums, planes * Accumulators);
-                Ensure(ref _pv25, planes);
+                Ensure(ref _pv24, planes);
                 _sv21 = (double)_shape.PlaneSize;
 
                 // Forward sweep: every reduction in one pass.
-                global::System.Threading.Tasks.Parallel.For(0, chunks, _forward);
+                _runner.Run(chunks, _forward);
                 for (int p = 0; p < planes; p++)
                 {
                     for (int a = 0; a < Accumulators; a++)
@@ -478,17 +492,17 @@ static partial class FocalLoss
                     double seed = planeSeeds.IsEmpty ? 1.0 : planeSeeds[p];
                     double v20 = _sums[(p * Accumulators) + 0]; // Σ_hw v19
                     double v22 = v20 / (double)_shape.PlaneSize; // v20 / HW
-                    double v25 = seed / (double)_shape.PlaneSize; // seed / HW
+                    double v24 = seed / (double)_shape.PlaneSize; // seed / HW
                     double loss = v22;
                     if (!planeLosses.IsEmpty) planeLosses[p] = (double)loss;
                     total += loss;
-                    _pv25[p] = v25;
+                    _pv24[p] = v24;
                 }
 
                 // Backward sweep: the gradient, recomputing per-pixel values.
                 if (g0 != null)
                 {
-                    global::System.Threading.Tasks.Parallel.For(0, chunks, _backward);
+                    _runner.Run(chunks, _backward);
                 }
 
                 return total;
@@ -499,6 +513,7 @@ static partial class FocalLoss
                 if (buffer.Length < length) buffer = new T[length];
             }
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
             private void Forward(int chunk)
             {
                 int p = chunk / _chunksPerPlane;
@@ -555,6 +570,7 @@ static partial class FocalLoss
                 }
             }
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
             private void Backward(int chunk)
             {
                 int p = chunk / _chunksPerPlane;
@@ -562,8 +578,8 @@ static partial class FocalLoss
                 int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
-                double s25 = (double)_pv25[p];
-                var h25 = global::System.Runtime.Intrinsics.Vector256.Create(s25);
+                double s24 = (double)_pv24[p];
+                var h24 = global::System.Runtime.Intrinsics.Vector256.Create(s24);
                 {
                     long i = start;
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<double>.Count; i += global::System.Runtime.Intrinsics.Vector256<double>.Count)
@@ -583,22 +599,20 @@ static partial class FocalLoss
                         var v16 = v15 * v15;
                         var v17 = v14 * v16;
                         var v18 = global::LossDsl.Cpu.VectorMath.BceWithLogits(v0, v1);
-                        var v29 = v18 * h25;
-                        var v30 = v17 * h25;
-                        var v31 = v4 - v1;
-                        var v32 = v30 * v31;
-                        var v36 = v14 * v29;
-                        var v37 = global::System.Runtime.Intrinsics.Vector256.Create(2.0) * v15;
-                        var v38 = v36 * v37;
-                        var v39 = -v38;
-                        var v40 = v8 * v39;
-                        var v42 = -v40;
-                        var v44 = v1 * v39;
-                        var v45 = v42 + v44;
-                        var v46 = v4 * v7;
-                        var v47 = v45 * v46;
-                        var v48 = v32 + v47;
-                        if (_grad0 != null) global::System.Runtime.Intrinsics.Vector256.Store(v48, _grad0 + i);
+                        var v25 = v18 * h24;
+                        var v26 = v17 * h24;
+                        var v27 = v4 - v1;
+                        var v28 = v26 * v27;
+                        var v29 = v14 * v25;
+                        var v30 = global::System.Runtime.Intrinsics.Vector256.Create(2.0) * v15;
+                        var v31 = v29 * v30;
+                        var v32 = v8 * v31;
+                        var v33 = v1 * v31;
+                        var v34 = v32 - v33;
+                        var v35 = v4 * v7;
+                        var v36 = v34 * v35;
+                        var v37 = v28 + v36;
+                        if (_grad0 != null) global::System.Runtime.Intrinsics.Vector256.Store(v37, _grad0 + i);
                     }
 
                     for (; i < end; i++)
@@ -618,22 +632,20 @@ static partial class FocalLoss
                         double v16 = v15 * v15;
                         double v17 = v14 * v16;
                         double v18 = global::LossDsl.Scalar.BceWithLogits(v0, v1);
-                        double v29 = v18 * s25;
-                        double v30 = v17 * s25;
-                        double v31 = v4 - v1;
-                        double v32 = v30 * v31;
-                        double v36 = v14 * v29;
-                        double v37 = 2.0 * v15;
-                        double v38 = v36 * v37;
-                        double v39 = -v38;
-                        double v40 = v8 * v39;
-                        double v42 = -v40;
-                        double v44 = v1 * v39;
-                        double v45 = v42 + v44;
-                        double v46 = v4 * v7;
-                        double v47 = v45 * v46;
-                        double v48 = v32 + v47;
-                        if (_grad0 != null) _grad0[i] = v48;
+                        double v25 = v18 * s24;
+                        double v26 = v17 * s24;
+                        double v27 = v4 - v1;
+                        double v28 = v26 * v27;
+                        double v29 = v14 * v25;
+                        double v30 = 2.0 * v15;
+                        double v31 = v29 * v30;
+                        double v32 = v8 * v31;
+                        double v33 = v1 * v31;
+                        double v34 = v32 - v33;
+                        double v35 = v4 * v7;
+                        double v36 = v34 * v35;
+                        double v37 = v28 + v36;
+                        if (_grad0 != null) _grad0[i] = v37;
                     }
                 }
             }

@@ -10,68 +10,67 @@ static partial class StructureLoss
     /// Fused CPU backend (generated from the schedule below; vectorised, multi-threaded, no native dependency).
     /// <code>
     /// loss LossDsl.Tests.StructureLoss  reduction=Mean  inputs=(Logits pred, Target mask)
-    /// term Bce x1.0 = v14
-    /// term IoU x1.0 = v26
-    /// plane loss = v28
+    /// term Bce x1.0 = v13
+    /// term IoU x1.0 = v25
+    /// plane loss = v26
     /// sweeps over memory: 4
-    /// stencil pre-pass: v6 = avg_pool31(mask)  (separable running sums)
+    /// stencil pre-pass: v5 = avg_pool31(mask)  (separable running sums)
     ///   source per pixel:
     ///   v1 = mask
     /// forward sweep per pixel:
     ///   v0 = pred
     ///   v1 = mask
     ///   v2 = bce_with_logits(pred, mask)
-    ///   v6 = avg_pool31(mask)
-    ///   v7 = v6 - mask
-    ///   v8 = |v7|
-    ///   v9 = 5 * v8
-    ///   v10 = 1 + v9
-    ///   v11 = v2 * v10
-    ///   v15 = sigmoid(pred)
-    ///   v16 = v10 * v15
-    ///   v17 = mask * v16
-    ///   v19 = mask + v15
-    ///   v20 = v10 * v19
-    ///   accumulate: v12 = Σ_hw v11, v13 = Σ_hw v10, v18 = Σ_hw v17, v21 = Σ_hw v20
+    ///   v5 = avg_pool31(mask)
+    ///   v6 = v5 - mask
+    ///   v7 = |v6|
+    ///   v8 = 5 * v7
+    ///   v9 = 1 + v8
+    ///   v10 = v2 * v9
+    ///   v14 = sigmoid(pred)
+    ///   v15 = v9 * v14
+    ///   v16 = mask * v15
+    ///   v18 = mask + v14
+    ///   v19 = v9 * v18
+    ///   accumulate: v11 = Σ_hw v10, v12 = Σ_hw v9, v17 = Σ_hw v16, v20 = Σ_hw v19
     /// plane epilogue:
-    ///   v14 = v12 / v13
-    ///   v22 = 1 + v18
-    ///   v23 = v21 - v18
-    ///   v24 = 1 + v23
-    ///   v25 = v22 / v24
-    ///   v26 = 1 - v25
-    ///   v28 = v14 + v26
-    ///   v29 = seed
-    ///   v30 = -seed
-    ///   v31 = v30 / v24
-    ///   v32 = v25 / v24
-    ///   v33 = v30 * v32
-    ///   v34 = -v33
-    ///   v35 = v31 + v33
-    ///   v46 = seed / v13
+    ///   v13 = v11 / v12
+    ///   v21 = 1 + v17
+    ///   v22 = v20 - v17
+    ///   v23 = 1 + v22
+    ///   v24 = v21 / v23
+    ///   v25 = 1 - v24
+    ///   v26 = v13 + v25
+    ///   v27 = seed
+    ///   v28 = seed / v23
+    ///   v29 = v24 / v23
+    ///   v30 = seed * v29
+    ///   v31 = -v30
+    ///   v32 = v31 - v28
+    ///   v40 = seed / v12
     /// backward sweep per pixel:
     ///   v0 = pred
     ///   v1 = mask
-    ///   v6 = avg_pool31(mask)
-    ///   v7 = v6 - mask
-    ///   v8 = |v7|
-    ///   v9 = 5 * v8
-    ///   v10 = 1 + v9
-    ///   v15 = sigmoid(pred)
-    ///   v37 = v10 * v34
-    ///   v39 = mask * v35
-    ///   v41 = v10 * v39
-    ///   v42 = v37 + v41
-    ///   v43 = 1 - v15
-    ///   v44 = v15 * v43
-    ///   v45 = v42 * v44
-    ///   v50 = v10 * v46
-    ///   v52 = v15 - mask
-    ///   v53 = v50 * v52
-    ///   v54 = v45 + v53
-    ///   write: d/dpred = v54
-    /// saved for backward: v6 (buffer), v34 (per plane), v35 (per plane), v46 (per plane)
-    /// recomputed in backward: v0, v1, v6, v7, v8, v9, v10, v15
+    ///   v5 = avg_pool31(mask)
+    ///   v6 = v5 - mask
+    ///   v7 = |v6|
+    ///   v8 = 5 * v7
+    ///   v9 = 1 + v8
+    ///   v14 = sigmoid(pred)
+    ///   v33 = v9 * v30
+    ///   v34 = mask * v32
+    ///   v35 = v9 * v34
+    ///   v36 = v33 + v35
+    ///   v37 = 1 - v14
+    ///   v38 = v14 * v37
+    ///   v39 = v36 * v38
+    ///   v41 = v9 * v40
+    ///   v42 = v14 - mask
+    ///   v43 = v41 * v42
+    ///   v44 = v39 + v43
+    ///   write: d/dpred = v44
+    /// saved for backward: v5 (buffer), v30 (per plane), v32 (per plane), v40 (per plane)
+    /// recomputed in backward: v0, v1, v5, v6, v7, v8, v9, v14
     /// </code>
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("LossDsl.Generators", "0.1.0")]
@@ -100,6 +99,14 @@ static partial class StructureLoss
         /// <returns>The loss.</returns>
         public static float Compute(global::System.ReadOnlySpan<float> @pred, global::System.ReadOnlySpan<float> @mask, global::System.Span<float> @predGrad, global::System.Span<float> planeLosses, global::LossDsl.LossShape shape) =>
             (float)Float32.Run(@pred, @mask, @predGrad, planeLosses, default, shape);
+
+        /// <summary>
+        /// As the overload with <c>planeLosses</c>; when <paramref name="reuseTargetWork"/> is true and the previous call of this
+        /// element type's kernel on this thread had the same shape, the target-only pre-pass (stencils) is skipped and its buffers reused.
+        /// The caller guarantees that the targets hold the same values as in that call (deep supervision: several predictions, one target).
+        /// </summary>
+        internal static float Compute(global::System.ReadOnlySpan<float> @pred, global::System.ReadOnlySpan<float> @mask, global::System.Span<float> @predGrad, global::System.Span<float> planeLosses, global::LossDsl.LossShape shape, bool reuseTargetWork) =>
+            (float)Float32.Run(@pred, @mask, @predGrad, planeLosses, default, shape, reuseTargetWork);
 
         /// <summary>
         /// Writes the gradient of Σ_p planeSeeds[p] · loss_p (the backward of the per-plane losses for an upstream gradient per plane).
@@ -140,6 +147,14 @@ static partial class StructureLoss
             (double)Float64.Run(@pred, @mask, @predGrad, planeLosses, default, shape);
 
         /// <summary>
+        /// As the overload with <c>planeLosses</c>; when <paramref name="reuseTargetWork"/> is true and the previous call of this
+        /// element type's kernel on this thread had the same shape, the target-only pre-pass (stencils) is skipped and its buffers reused.
+        /// The caller guarantees that the targets hold the same values as in that call (deep supervision: several predictions, one target).
+        /// </summary>
+        internal static double Compute(global::System.ReadOnlySpan<double> @pred, global::System.ReadOnlySpan<double> @mask, global::System.Span<double> @predGrad, global::System.Span<double> planeLosses, global::LossDsl.LossShape shape, bool reuseTargetWork) =>
+            (double)Float64.Run(@pred, @mask, @predGrad, planeLosses, default, shape, reuseTargetWork);
+
+        /// <summary>
         /// Writes the gradient of Σ_p planeSeeds[p] · loss_p (the backward of the per-plane losses for an upstream gradient per plane).
         /// </summary>
         /// <param name="pred">Logits, contiguous NCHW.</param>
@@ -162,6 +177,7 @@ static partial class StructureLoss
             [global::System.ThreadStatic]
             private static Float32? s_cached;
 
+            private readonly global::LossDsl.Cpu.ChunkRunner _runner = new();
             private readonly global::System.Action<int> _forward;
             private readonly global::System.Action<int> _backward;
             private readonly global::System.Action<int> _stencils;
@@ -173,10 +189,12 @@ static partial class StructureLoss
             private double[] _partials = global::System.Array.Empty<double>();
             private double[] _sums = global::System.Array.Empty<double>();
             private double[] _tmp = global::System.Array.Empty<double>();
-            private float[] _st6 = global::System.Array.Empty<float>(); // avg_pool31(mask)
-            private double[] _pv34 = global::System.Array.Empty<double>(); // -v33
-            private double[] _pv35 = global::System.Array.Empty<double>(); // v31 + v33
-            private double[] _pv46 = global::System.Array.Empty<double>(); // seed / v13
+            private global::LossDsl.LossShape _stencilShape;
+            private bool _stencilsValid;
+            private float[] _st5 = global::System.Array.Empty<float>(); // avg_pool31(mask)
+            private double[] _pv30 = global::System.Array.Empty<double>(); // seed * v29
+            private double[] _pv32 = global::System.Array.Empty<double>(); // v31 - v28
+            private double[] _pv40 = global::System.Array.Empty<double>(); // seed / v12
 
             private Float32()
             {
@@ -185,7 +203,7 @@ static partial class StructureLoss
                 _stencils = StencilPlane;
             }
 
-            public static double Run(global::System.ReadOnlySpan<float> pred, global::System.ReadOnlySpan<float> mask, global::System.Span<float> predGrad, global::System.Span<float> planeLosses, global::System.ReadOnlySpan<float> planeSeeds, global::LossDsl.LossShape shape)
+            public static double Run(global::System.ReadOnlySpan<float> pred, global::System.ReadOnlySpan<float> mask, global::System.Span<float> predGrad, global::System.Span<float> planeLosses, global::System.ReadOnlySpan<float> planeSeeds, global::LossDsl.LossShape shape, bool reuseTargetWork = false)
             {
                 shape.Validate(nameof(shape));
                 if (pred.Length != shape.Length) throw new global::System.ArgumentException($"Expected {shape.Length} values for shape {shape}; got {pred.Length}.", "pred");
@@ -198,7 +216,7 @@ static partial class StructureLoss
                 {
                     try
                     {
-                        return k.Execute(p0, p1, g0, planeLosses, planeSeeds, shape);
+                        return k.Execute(p0, p1, g0, planeLosses, planeSeeds, shape, reuseTargetWork);
                     }
                     finally
                     {
@@ -208,7 +226,7 @@ static partial class StructureLoss
                 }
             }
 
-            private double Execute(float* p0, float* p1, float* g0, global::System.Span<float> planeLosses, global::System.ReadOnlySpan<float> planeSeeds, global::LossDsl.LossShape shape)
+            private double Execute(float* p0, float* p1, float* g0, global::System.Span<float> planeLosses, global::System.ReadOnlySpan<float> planeSeeds, global::LossDsl.LossShape shape, bool reuseTargetWork)
             {
                 _in0 = p0; _in1 = p1; _grad0 = g0;
                 _shape = shape;
@@ -218,17 +236,23 @@ static partial class StructureLoss
                 int chunks = planes * _chunksPerPlane;
                 Ensure(ref _partials, chunks * Accumulators);
                 Ensure(ref _sums, planes * Accumulators);
-                Ensure(ref _st6, length);
+                Ensure(ref _st5, length);
                 Ensure(ref _tmp, length + (planes * shape.W));
-                Ensure(ref _pv34, planes);
-                Ensure(ref _pv35, planes);
-                Ensure(ref _pv46, planes);
+                Ensure(ref _pv30, planes);
+                Ensure(ref _pv32, planes);
+                Ensure(ref _pv40, planes);
 
-                // Stencil pre-pass: target-only, one plane per task.
-                global::System.Threading.Tasks.Parallel.For(0, planes, _stencils);
+                // Stencil pre-pass: target-only, one plane per task (skipped when the caller reuses the previous call's).
+                if (!reuseTargetWork || !_stencilsValid || _stencilShape != shape)
+                {
+                    _stencilsValid = false;
+                    _runner.Run(planes, _stencils);
+                    _stencilShape = shape;
+                    _stencilsValid = true;
+                }
 
                 // Forward sweep: every reduction in one pass.
-                global::System.Threading.Tasks.Parallel.For(0, chunks, _forward);
+                _runner.Run(chunks, _forward);
                 for (int p = 0; p < planes; p++)
                 {
                     for (int a = 0; a < Accumulators; a++)
@@ -244,36 +268,35 @@ static partial class StructureLoss
                 for (int p = 0; p < planes; p++)
                 {
                     double seed = planeSeeds.IsEmpty ? 1.0 / planes : planeSeeds[p];
-                    double v12 = _sums[(p * Accumulators) + 0]; // Σ_hw v11
-                    double v13 = _sums[(p * Accumulators) + 1]; // Σ_hw v10
-                    double v18 = _sums[(p * Accumulators) + 2]; // Σ_hw v17
-                    double v21 = _sums[(p * Accumulators) + 3]; // Σ_hw v20
-                    double v14 = v12 / v13; // v12 / v13
-                    double v22 = 1.0 + v18; // 1 + v18
-                    double v23 = v21 - v18; // v21 - v18
-                    double v24 = 1.0 + v23; // 1 + v23
-                    double v25 = v22 / v24; // v22 / v24
-                    double v26 = 1.0 - v25; // 1 - v25
-                    double v28 = v14 + v26; // v14 + v26
-                    double v30 = -seed; // -seed
-                    double v31 = v30 / v24; // v30 / v24
-                    double v32 = v25 / v24; // v25 / v24
-                    double v33 = v30 * v32; // v30 * v32
-                    double v34 = -v33; // -v33
-                    double v35 = v31 + v33; // v31 + v33
-                    double v46 = seed / v13; // seed / v13
-                    double loss = v28;
+                    double v11 = _sums[(p * Accumulators) + 0]; // Σ_hw v10
+                    double v12 = _sums[(p * Accumulators) + 1]; // Σ_hw v9
+                    double v17 = _sums[(p * Accumulators) + 2]; // Σ_hw v16
+                    double v20 = _sums[(p * Accumulators) + 3]; // Σ_hw v19
+                    double v13 = v11 / v12; // v11 / v12
+                    double v21 = 1.0 + v17; // 1 + v17
+                    double v22 = v20 - v17; // v20 - v17
+                    double v23 = 1.0 + v22; // 1 + v22
+                    double v24 = v21 / v23; // v21 / v23
+                    double v25 = 1.0 - v24; // 1 - v24
+                    double v26 = v13 + v25; // v13 + v25
+                    double v28 = seed / v23; // seed / v23
+                    double v29 = v24 / v23; // v24 / v23
+                    double v30 = seed * v29; // seed * v29
+                    double v31 = -v30; // -v30
+                    double v32 = v31 - v28; // v31 - v28
+                    double v40 = seed / v12; // seed / v12
+                    double loss = v26;
                     if (!planeLosses.IsEmpty) planeLosses[p] = (float)loss;
                     total += loss;
-                    _pv34[p] = v34;
-                    _pv35[p] = v35;
-                    _pv46[p] = v46;
+                    _pv30[p] = v30;
+                    _pv32[p] = v32;
+                    _pv40[p] = v40;
                 }
 
                 // Backward sweep: the gradient, recomputing per-pixel values.
                 if (g0 != null)
                 {
-                    global::System.Threading.Tasks.Parallel.For(0, chunks, _backward);
+                    _runner.Run(chunks, _backward);
                 }
 
                 return total / planes;
@@ -284,6 +307,7 @@ static partial class StructureLoss
                 if (buffer.Length < length) buffer = new T[length];
             }
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
             private void StencilPlane(int p)
             {
                 int h = _shape.H, w = _shape.W, hw = h * w;
@@ -291,14 +315,15 @@ static partial class StructureLoss
                 fixed (double* tmp = _tmp)
                 {
                     double* colSums = tmp + _shape.Length + ((long)p * w);
-                    // v6 = avg_pool31(mask)
-                    fixed (float* dst = _st6)
+                    // v5 = avg_pool31(mask)
+                    fixed (float* dst = _st5)
                     {
                         global::LossDsl.Cpu.Stencils.BoxFilter(_in1 + o, dst + o, h, w, 31, tmp + o, colSums);
                     }
                 }
             }
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
             private void Forward(int chunk)
             {
                 int p = chunk / _chunksPerPlane;
@@ -306,33 +331,33 @@ static partial class StructureLoss
                 int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
-                fixed (float* st6 = _st6)
+                fixed (float* st5 = _st5)
                 {
-                    var acc0 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc0 = 0; // Σ_hw v11
-                    var acc1 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc1 = 0; // Σ_hw v10
-                    var acc2 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc2 = 0; // Σ_hw v17
-                    var acc3 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc3 = 0; // Σ_hw v20
+                    var acc0 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc0 = 0; // Σ_hw v10
+                    var acc1 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc1 = 0; // Σ_hw v9
+                    var acc2 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc2 = 0; // Σ_hw v16
+                    var acc3 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc3 = 0; // Σ_hw v19
                     long i = start;
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.Load(_in1 + i);
                         var v2 = global::LossDsl.Cpu.VectorMath.BceWithLogits(v0, v1);
-                        var v6 = global::System.Runtime.Intrinsics.Vector256.Load(st6 + i);
-                        var v7 = v6 - v1;
-                        var v8 = global::System.Runtime.Intrinsics.Vector256.Abs(v7);
-                        var v9 = global::System.Runtime.Intrinsics.Vector256.Create(5.0f) * v8;
-                        var v10 = global::System.Runtime.Intrinsics.Vector256.Create(1.0f) + v9;
-                        var v11 = v2 * v10;
-                        var v15 = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
-                        var v16 = v10 * v15;
-                        var v17 = v1 * v16;
-                        var v19 = v1 + v15;
-                        var v20 = v10 * v19;
-                        acc0 = global::LossDsl.Cpu.VectorMath.Accumulate(acc0, v11);
-                        acc1 = global::LossDsl.Cpu.VectorMath.Accumulate(acc1, v10);
-                        acc2 = global::LossDsl.Cpu.VectorMath.Accumulate(acc2, v17);
-                        acc3 = global::LossDsl.Cpu.VectorMath.Accumulate(acc3, v20);
+                        var v5 = global::System.Runtime.Intrinsics.Vector256.Load(st5 + i);
+                        var v6 = v5 - v1;
+                        var v7 = global::System.Runtime.Intrinsics.Vector256.Abs(v6);
+                        var v8 = global::System.Runtime.Intrinsics.Vector256.Create(5.0f) * v7;
+                        var v9 = global::System.Runtime.Intrinsics.Vector256.Create(1.0f) + v8;
+                        var v10 = v2 * v9;
+                        var v14 = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                        var v15 = v9 * v14;
+                        var v16 = v1 * v15;
+                        var v18 = v1 + v14;
+                        var v19 = v9 * v18;
+                        acc0 = global::LossDsl.Cpu.VectorMath.Accumulate(acc0, v10);
+                        acc1 = global::LossDsl.Cpu.VectorMath.Accumulate(acc1, v9);
+                        acc2 = global::LossDsl.Cpu.VectorMath.Accumulate(acc2, v16);
+                        acc3 = global::LossDsl.Cpu.VectorMath.Accumulate(acc3, v19);
                     }
 
                     for (; i < end; i++)
@@ -340,21 +365,21 @@ static partial class StructureLoss
                         float v0 = _in0[i];
                         float v1 = _in1[i];
                         float v2 = global::LossDsl.Scalar.BceWithLogits(v0, v1);
-                        float v6 = st6[i];
-                        float v7 = v6 - v1;
-                        float v8 = global::System.MathF.Abs(v7);
-                        float v9 = 5.0f * v8;
-                        float v10 = 1.0f + v9;
-                        float v11 = v2 * v10;
-                        float v15 = global::LossDsl.Scalar.Sigmoid(v0);
-                        float v16 = v10 * v15;
-                        float v17 = v1 * v16;
-                        float v19 = v1 + v15;
-                        float v20 = v10 * v19;
-                        sacc0 += v11;
-                        sacc1 += v10;
-                        sacc2 += v17;
-                        sacc3 += v20;
+                        float v5 = st5[i];
+                        float v6 = v5 - v1;
+                        float v7 = global::System.MathF.Abs(v6);
+                        float v8 = 5.0f * v7;
+                        float v9 = 1.0f + v8;
+                        float v10 = v2 * v9;
+                        float v14 = global::LossDsl.Scalar.Sigmoid(v0);
+                        float v15 = v9 * v14;
+                        float v16 = v1 * v15;
+                        float v18 = v1 + v14;
+                        float v19 = v9 * v18;
+                        sacc0 += v10;
+                        sacc1 += v9;
+                        sacc2 += v16;
+                        sacc3 += v19;
                     }
 
                     _partials[(chunk * Accumulators) + 0] = global::System.Runtime.Intrinsics.Vector256.Sum(acc0) + sacc0;
@@ -364,6 +389,7 @@ static partial class StructureLoss
                 }
             }
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
             private void Backward(int chunk)
             {
                 int p = chunk / _chunksPerPlane;
@@ -371,61 +397,61 @@ static partial class StructureLoss
                 int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
-                float s34 = (float)_pv34[p];
-                var h34 = global::System.Runtime.Intrinsics.Vector256.Create(s34);
-                float s35 = (float)_pv35[p];
-                var h35 = global::System.Runtime.Intrinsics.Vector256.Create(s35);
-                float s46 = (float)_pv46[p];
-                var h46 = global::System.Runtime.Intrinsics.Vector256.Create(s46);
-                fixed (float* st6 = _st6)
+                float s30 = (float)_pv30[p];
+                var h30 = global::System.Runtime.Intrinsics.Vector256.Create(s30);
+                float s32 = (float)_pv32[p];
+                var h32 = global::System.Runtime.Intrinsics.Vector256.Create(s32);
+                float s40 = (float)_pv40[p];
+                var h40 = global::System.Runtime.Intrinsics.Vector256.Create(s40);
+                fixed (float* st5 = _st5)
                 {
                     long i = start;
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.Load(_in1 + i);
-                        var v6 = global::System.Runtime.Intrinsics.Vector256.Load(st6 + i);
-                        var v7 = v6 - v1;
-                        var v8 = global::System.Runtime.Intrinsics.Vector256.Abs(v7);
-                        var v9 = global::System.Runtime.Intrinsics.Vector256.Create(5.0f) * v8;
-                        var v10 = global::System.Runtime.Intrinsics.Vector256.Create(1.0f) + v9;
-                        var v15 = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
-                        var v37 = v10 * h34;
-                        var v39 = v1 * h35;
-                        var v41 = v10 * v39;
-                        var v42 = v37 + v41;
-                        var v43 = global::System.Runtime.Intrinsics.Vector256.Create(1.0f) - v15;
-                        var v44 = v15 * v43;
-                        var v45 = v42 * v44;
-                        var v50 = v10 * h46;
-                        var v52 = v15 - v1;
-                        var v53 = v50 * v52;
-                        var v54 = v45 + v53;
-                        if (_grad0 != null) global::System.Runtime.Intrinsics.Vector256.Store(v54, _grad0 + i);
+                        var v5 = global::System.Runtime.Intrinsics.Vector256.Load(st5 + i);
+                        var v6 = v5 - v1;
+                        var v7 = global::System.Runtime.Intrinsics.Vector256.Abs(v6);
+                        var v8 = global::System.Runtime.Intrinsics.Vector256.Create(5.0f) * v7;
+                        var v9 = global::System.Runtime.Intrinsics.Vector256.Create(1.0f) + v8;
+                        var v14 = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                        var v33 = v9 * h30;
+                        var v34 = v1 * h32;
+                        var v35 = v9 * v34;
+                        var v36 = v33 + v35;
+                        var v37 = global::System.Runtime.Intrinsics.Vector256.Create(1.0f) - v14;
+                        var v38 = v14 * v37;
+                        var v39 = v36 * v38;
+                        var v41 = v9 * h40;
+                        var v42 = v14 - v1;
+                        var v43 = v41 * v42;
+                        var v44 = v39 + v43;
+                        if (_grad0 != null) global::System.Runtime.Intrinsics.Vector256.Store(v44, _grad0 + i);
                     }
 
                     for (; i < end; i++)
                     {
                         float v0 = _in0[i];
                         float v1 = _in1[i];
-                        float v6 = st6[i];
-                        float v7 = v6 - v1;
-                        float v8 = global::System.MathF.Abs(v7);
-                        float v9 = 5.0f * v8;
-                        float v10 = 1.0f + v9;
-                        float v15 = global::LossDsl.Scalar.Sigmoid(v0);
-                        float v37 = v10 * s34;
-                        float v39 = v1 * s35;
-                        float v41 = v10 * v39;
-                        float v42 = v37 + v41;
-                        float v43 = 1.0f - v15;
-                        float v44 = v15 * v43;
-                        float v45 = v42 * v44;
-                        float v50 = v10 * s46;
-                        float v52 = v15 - v1;
-                        float v53 = v50 * v52;
-                        float v54 = v45 + v53;
-                        if (_grad0 != null) _grad0[i] = v54;
+                        float v5 = st5[i];
+                        float v6 = v5 - v1;
+                        float v7 = global::System.MathF.Abs(v6);
+                        float v8 = 5.0f * v7;
+                        float v9 = 1.0f + v8;
+                        float v14 = global::LossDsl.Scalar.Sigmoid(v0);
+                        float v33 = v9 * s30;
+                        float v34 = v1 * s32;
+                        float v35 = v9 * v34;
+                        float v36 = v33 + v35;
+                        float v37 = 1.0f - v14;
+                        float v38 = v14 * v37;
+                        float v39 = v36 * v38;
+                        float v41 = v9 * s40;
+                        float v42 = v14 - v1;
+                        float v43 = v41 * v42;
+                        float v44 = v39 + v43;
+                        if (_grad0 != null) _grad0[i] = v44;
                     }
                 }
             }
@@ -441,6 +467,7 @@ static partial class StructureLoss
             [global::System.ThreadStatic]
             private static Float64? s_cached;
 
+            private readonly global::LossDsl.Cpu.ChunkRunner _runner = new();
             private readonly global::System.Action<int> _forward;
             private readonly global::System.Action<int> _backward;
             private readonly global::System.Action<int> _stencils;
@@ -452,10 +479,12 @@ static partial class StructureLoss
             private double[] _partials = global::System.Array.Empty<double>();
             private double[] _sums = global::System.Array.Empty<double>();
             private double[] _tmp = global::System.Array.Empty<double>();
-            private double[] _st6 = global::System.Array.Empty<double>(); // avg_pool31(mask)
-            private double[] _pv34 = global::System.Array.Empty<double>(); // -v33
-            private double[] _pv35 = global::System.Array.Empty<double>(); // v31 + v33
-            private double[] _pv46 = global::System.Array.Empty<double>(); // seed / v13
+            private global::LossDsl.LossShape _stencilShape;
+            private bool _stencilsValid;
+            private double[] _st5 = global::System.Array.Empty<double>(); // avg_pool31(mask)
+            private double[] _pv30 = global::System.Array.Empty<double>(); // seed * v29
+            private double[] _pv32 = global::System.Array.Empty<double>(); // v31 - v28
+            private double[] _pv40 = global::System.Array.Empty<double>(); // seed / v12
 
             private Float64()
             {
@@ -464,7 +493,7 @@ static partial class StructureLoss
                 _stencils = StencilPlane;
             }
 
-            public static double Run(global::System.ReadOnlySpan<double> pred, global::System.ReadOnlySpan<double> mask, global::System.Span<double> predGrad, global::System.Span<double> planeLosses, global::System.ReadOnlySpan<double> planeSeeds, global::LossDsl.LossShape shape)
+            public static double Run(global::System.ReadOnlySpan<double> pred, global::System.ReadOnlySpan<double> mask, global::System.Span<double> predGrad, global::System.Span<double> planeLosses, global::System.ReadOnlySpan<double> planeSeeds, global::LossDsl.LossShape shape, bool reuseTargetWork = false)
             {
                 shape.Validate(nameof(shape));
                 if (pred.Length != shape.Length) throw new global::System.ArgumentException($"Expected {shape.Length} values for shape {shape}; got {pred.Length}.", "pred");
@@ -477,7 +506,7 @@ static partial class StructureLoss
                 {
                     try
                     {
-                        return k.Execute(p0, p1, g0, planeLosses, planeSeeds, shape);
+                        return k.Execute(p0, p1, g0, planeLosses, planeSeeds, shape, reuseTargetWork);
                     }
                     finally
                     {
@@ -487,7 +516,7 @@ static partial class StructureLoss
                 }
             }
 
-            private double Execute(double* p0, double* p1, double* g0, global::System.Span<double> planeLosses, global::System.ReadOnlySpan<double> planeSeeds, global::LossDsl.LossShape shape)
+            private double Execute(double* p0, double* p1, double* g0, global::System.Span<double> planeLosses, global::System.ReadOnlySpan<double> planeSeeds, global::LossDsl.LossShape shape, bool reuseTargetWork)
             {
                 _in0 = p0; _in1 = p1; _grad0 = g0;
                 _shape = shape;
@@ -497,17 +526,23 @@ static partial class StructureLoss
                 int chunks = planes * _chunksPerPlane;
                 Ensure(ref _partials, chunks * Accumulators);
                 Ensure(ref _sums, planes * Accumulators);
-                Ensure(ref _st6, length);
+                Ensure(ref _st5, length);
                 Ensure(ref _tmp, length + (planes * shape.W));
-                Ensure(ref _pv34, planes);
-                Ensure(ref _pv35, planes);
-                Ensure(ref _pv46, planes);
+                Ensure(ref _pv30, planes);
+                Ensure(ref _pv32, planes);
+                Ensure(ref _pv40, planes);
 
-                // Stencil pre-pass: target-only, one plane per task.
-                global::System.Threading.Tasks.Parallel.For(0, planes, _stencils);
+                // Stencil pre-pass: target-only, one plane per task (skipped when the caller reuses the previous call's).
+                if (!reuseTargetWork || !_stencilsValid || _stencilShape != shape)
+                {
+                    _stencilsValid = false;
+                    _runner.Run(planes, _stencils);
+                    _stencilShape = shape;
+                    _stencilsValid = true;
+                }
 
                 // Forward sweep: every reduction in one pass.
-                global::System.Threading.Tasks.Parallel.For(0, chunks, _forward);
+                _runner.Run(chunks, _forward);
                 for (int p = 0; p < planes; p++)
                 {
                     for (int a = 0; a < Accumulators; a++)
@@ -523,36 +558,35 @@ static partial class StructureLoss
                 for (int p = 0; p < planes; p++)
                 {
                     double seed = planeSeeds.IsEmpty ? 1.0 / planes : planeSeeds[p];
-                    double v12 = _sums[(p * Accumulators) + 0]; // Σ_hw v11
-                    double v13 = _sums[(p * Accumulators) + 1]; // Σ_hw v10
-                    double v18 = _sums[(p * Accumulators) + 2]; // Σ_hw v17
-                    double v21 = _sums[(p * Accumulators) + 3]; // Σ_hw v20
-                    double v14 = v12 / v13; // v12 / v13
-                    double v22 = 1.0 + v18; // 1 + v18
-                    double v23 = v21 - v18; // v21 - v18
-                    double v24 = 1.0 + v23; // 1 + v23
-                    double v25 = v22 / v24; // v22 / v24
-                    double v26 = 1.0 - v25; // 1 - v25
-                    double v28 = v14 + v26; // v14 + v26
-                    double v30 = -seed; // -seed
-                    double v31 = v30 / v24; // v30 / v24
-                    double v32 = v25 / v24; // v25 / v24
-                    double v33 = v30 * v32; // v30 * v32
-                    double v34 = -v33; // -v33
-                    double v35 = v31 + v33; // v31 + v33
-                    double v46 = seed / v13; // seed / v13
-                    double loss = v28;
+                    double v11 = _sums[(p * Accumulators) + 0]; // Σ_hw v10
+                    double v12 = _sums[(p * Accumulators) + 1]; // Σ_hw v9
+                    double v17 = _sums[(p * Accumulators) + 2]; // Σ_hw v16
+                    double v20 = _sums[(p * Accumulators) + 3]; // Σ_hw v19
+                    double v13 = v11 / v12; // v11 / v12
+                    double v21 = 1.0 + v17; // 1 + v17
+                    double v22 = v20 - v17; // v20 - v17
+                    double v23 = 1.0 + v22; // 1 + v22
+                    double v24 = v21 / v23; // v21 / v23
+                    double v25 = 1.0 - v24; // 1 - v24
+                    double v26 = v13 + v25; // v13 + v25
+                    double v28 = seed / v23; // seed / v23
+                    double v29 = v24 / v23; // v24 / v23
+                    double v30 = seed * v29; // seed * v29
+                    double v31 = -v30; // -v30
+                    double v32 = v31 - v28; // v31 - v28
+                    double v40 = seed / v12; // seed / v12
+                    double loss = v26;
                     if (!planeLosses.IsEmpty) planeLosses[p] = (double)loss;
                     total += loss;
-                    _pv34[p] = v34;
-                    _pv35[p] = v35;
-                    _pv46[p] = v46;
+                    _pv30[p] = v30;
+                    _pv32[p] = v32;
+                    _pv40[p] = v40;
                 }
 
                 // Backward sweep: the gradient, recomputing per-pixel values.
                 if (g0 != null)
                 {
-                    global::System.Threading.Tasks.Parallel.For(0, chunks, _backward);
+                    _runner.Run(chunks, _backward);
                 }
 
                 return total / planes;
@@ -563,6 +597,7 @@ static partial class StructureLoss
                 if (buffer.Length < length) buffer = new T[length];
             }
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
             private void StencilPlane(int p)
             {
                 int h = _shape.H, w = _shape.W, hw = h * w;
@@ -570,14 +605,15 @@ static partial class StructureLoss
                 fixed (double* tmp = _tmp)
                 {
                     double* colSums = tmp + _shape.Length + ((long)p * w);
-                    // v6 = avg_pool31(mask)
-                    fixed (double* dst = _st6)
+                    // v5 = avg_pool31(mask)
+                    fixed (double* dst = _st5)
                     {
                         global::LossDsl.Cpu.Stencils.BoxFilter(_in1 + o, dst + o, h, w, 31, tmp + o, colSums);
                     }
                 }
             }
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
             private void Forward(int chunk)
             {
                 int p = chunk / _chunksPerPlane;
@@ -585,33 +621,33 @@ static partial class StructureLoss
                 int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
-                fixed (double* st6 = _st6)
+                fixed (double* st5 = _st5)
                 {
-                    var acc0 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc0 = 0; // Σ_hw v11
-                    var acc1 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc1 = 0; // Σ_hw v10
-                    var acc2 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc2 = 0; // Σ_hw v17
-                    var acc3 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc3 = 0; // Σ_hw v20
+                    var acc0 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc0 = 0; // Σ_hw v10
+                    var acc1 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc1 = 0; // Σ_hw v9
+                    var acc2 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc2 = 0; // Σ_hw v16
+                    var acc3 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc3 = 0; // Σ_hw v19
                     long i = start;
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<double>.Count; i += global::System.Runtime.Intrinsics.Vector256<double>.Count)
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.Load(_in1 + i);
                         var v2 = global::LossDsl.Cpu.VectorMath.BceWithLogits(v0, v1);
-                        var v6 = global::System.Runtime.Intrinsics.Vector256.Load(st6 + i);
-                        var v7 = v6 - v1;
-                        var v8 = global::System.Runtime.Intrinsics.Vector256.Abs(v7);
-                        var v9 = global::System.Runtime.Intrinsics.Vector256.Create(5.0) * v8;
-                        var v10 = global::System.Runtime.Intrinsics.Vector256.Create(1.0) + v9;
-                        var v11 = v2 * v10;
-                        var v15 = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
-                        var v16 = v10 * v15;
-                        var v17 = v1 * v16;
-                        var v19 = v1 + v15;
-                        var v20 = v10 * v19;
-                        acc0 = global::LossDsl.Cpu.VectorMath.Accumulate(acc0, v11);
-                        acc1 = global::LossDsl.Cpu.VectorMath.Accumulate(acc1, v10);
-                        acc2 = global::LossDsl.Cpu.VectorMath.Accumulate(acc2, v17);
-                        acc3 = global::LossDsl.Cpu.VectorMath.Accumulate(acc3, v20);
+                        var v5 = global::System.Runtime.Intrinsics.Vector256.Load(st5 + i);
+                        var v6 = v5 - v1;
+                        var v7 = global::System.Runtime.Intrinsics.Vector256.Abs(v6);
+                        var v8 = global::System.Runtime.Intrinsics.Vector256.Create(5.0) * v7;
+                        var v9 = global::System.Runtime.Intrinsics.Vector256.Create(1.0) + v8;
+                        var v10 = v2 * v9;
+                        var v14 = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                        var v15 = v9 * v14;
+                        var v16 = v1 * v15;
+                        var v18 = v1 + v14;
+                        var v19 = v9 * v18;
+                        acc0 = global::LossDsl.Cpu.VectorMath.Accumulate(acc0, v10);
+                        acc1 = global::LossDsl.Cpu.VectorMath.Accumulate(acc1, v9);
+                        acc2 = global::LossDsl.Cpu.VectorMath.Accumulate(acc2, v16);
+                        acc3 = global::LossDsl.Cpu.VectorMath.Accumulate(acc3, v19);
                     }
 
                     for (; i < end; i++)
@@ -619,21 +655,21 @@ static partial class StructureLoss
                         double v0 = _in0[i];
                         double v1 = _in1[i];
                         double v2 = global::LossDsl.Scalar.BceWithLogits(v0, v1);
-                        double v6 = st6[i];
-                        double v7 = v6 - v1;
-                        double v8 = global::System.Math.Abs(v7);
-                        double v9 = 5.0 * v8;
-                        double v10 = 1.0 + v9;
-                        double v11 = v2 * v10;
-                        double v15 = global::LossDsl.Scalar.Sigmoid(v0);
-                        double v16 = v10 * v15;
-                        double v17 = v1 * v16;
-                        double v19 = v1 + v15;
-                        double v20 = v10 * v19;
-                        sacc0 += v11;
-                        sacc1 += v10;
-                        sacc2 += v17;
-                        sacc3 += v20;
+                        double v5 = st5[i];
+                        double v6 = v5 - v1;
+                        double v7 = global::System.Math.Abs(v6);
+                        double v8 = 5.0 * v7;
+                        double v9 = 1.0 + v8;
+                        double v10 = v2 * v9;
+                        double v14 = global::LossDsl.Scalar.Sigmoid(v0);
+                        double v15 = v9 * v14;
+                        double v16 = v1 * v15;
+                        double v18 = v1 + v14;
+                        double v19 = v9 * v18;
+                        sacc0 += v10;
+                        sacc1 += v9;
+                        sacc2 += v16;
+                        sacc3 += v19;
                     }
 
                     _partials[(chunk * Accumulators) + 0] = global::System.Runtime.Intrinsics.Vector256.Sum(acc0) + sacc0;
@@ -643,6 +679,7 @@ static partial class StructureLoss
                 }
             }
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
             private void Backward(int chunk)
             {
                 int p = chunk / _chunksPerPlane;
@@ -650,61 +687,61 @@ static partial class StructureLoss
                 int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
-                double s34 = (double)_pv34[p];
-                var h34 = global::System.Runtime.Intrinsics.Vector256.Create(s34);
-                double s35 = (double)_pv35[p];
-                var h35 = global::System.Runtime.Intrinsics.Vector256.Create(s35);
-                double s46 = (double)_pv46[p];
-                var h46 = global::System.Runtime.Intrinsics.Vector256.Create(s46);
-                fixed (double* st6 = _st6)
+                double s30 = (double)_pv30[p];
+                var h30 = global::System.Runtime.Intrinsics.Vector256.Create(s30);
+                double s32 = (double)_pv32[p];
+                var h32 = global::System.Runtime.Intrinsics.Vector256.Create(s32);
+                double s40 = (double)_pv40[p];
+                var h40 = global::System.Runtime.Intrinsics.Vector256.Create(s40);
+                fixed (double* st5 = _st5)
                 {
                     long i = start;
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<double>.Count; i += global::System.Runtime.Intrinsics.Vector256<double>.Count)
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.Load(_in1 + i);
-                        var v6 = global::System.Runtime.Intrinsics.Vector256.Load(st6 + i);
-                        var v7 = v6 - v1;
-                        var v8 = global::System.Runtime.Intrinsics.Vector256.Abs(v7);
-                        var v9 = global::System.Runtime.Intrinsics.Vector256.Create(5.0) * v8;
-                        var v10 = global::System.Runtime.Intrinsics.Vector256.Create(1.0) + v9;
-                        var v15 = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
-                        var v37 = v10 * h34;
-                        var v39 = v1 * h35;
-                        var v41 = v10 * v39;
-                        var v42 = v37 + v41;
-                        var v43 = global::System.Runtime.Intrinsics.Vector256.Create(1.0) - v15;
-                        var v44 = v15 * v43;
-                        var v45 = v42 * v44;
-                        var v50 = v10 * h46;
-                        var v52 = v15 - v1;
-                        var v53 = v50 * v52;
-                        var v54 = v45 + v53;
-                        if (_grad0 != null) global::System.Runtime.Intrinsics.Vector256.Store(v54, _grad0 + i);
+                        var v5 = global::System.Runtime.Intrinsics.Vector256.Load(st5 + i);
+                        var v6 = v5 - v1;
+                        var v7 = global::System.Runtime.Intrinsics.Vector256.Abs(v6);
+                        var v8 = global::System.Runtime.Intrinsics.Vector256.Create(5.0) * v7;
+                        var v9 = global::System.Runtime.Intrinsics.Vector256.Create(1.0) + v8;
+                        var v14 = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                        var v33 = v9 * h30;
+                        var v34 = v1 * h32;
+                        var v35 = v9 * v34;
+                        var v36 = v33 + v35;
+                        var v37 = global::System.Runtime.Intrinsics.Vector256.Create(1.0) - v14;
+                        var v38 = v14 * v37;
+                        var v39 = v36 * v38;
+                        var v41 = v9 * h40;
+                        var v42 = v14 - v1;
+                        var v43 = v41 * v42;
+                        var v44 = v39 + v43;
+                        if (_grad0 != null) global::System.Runtime.Intrinsics.Vector256.Store(v44, _grad0 + i);
                     }
 
                     for (; i < end; i++)
                     {
                         double v0 = _in0[i];
                         double v1 = _in1[i];
-                        double v6 = st6[i];
-                        double v7 = v6 - v1;
-                        double v8 = global::System.Math.Abs(v7);
-                        double v9 = 5.0 * v8;
-                        double v10 = 1.0 + v9;
-                        double v15 = global::LossDsl.Scalar.Sigmoid(v0);
-                        double v37 = v10 * s34;
-                        double v39 = v1 * s35;
-                        double v41 = v10 * v39;
-                        double v42 = v37 + v41;
-                        double v43 = 1.0 - v15;
-                        double v44 = v15 * v43;
-                        double v45 = v42 * v44;
-                        double v50 = v10 * s46;
-                        double v52 = v15 - v1;
-                        double v53 = v50 * v52;
-                        double v54 = v45 + v53;
-                        if (_grad0 != null) _grad0[i] = v54;
+                        double v5 = st5[i];
+                        double v6 = v5 - v1;
+                        double v7 = global::System.Math.Abs(v6);
+                        double v8 = 5.0 * v7;
+                        double v9 = 1.0 + v8;
+                        double v14 = global::LossDsl.Scalar.Sigmoid(v0);
+                        double v33 = v9 * s30;
+                        double v34 = v1 * s32;
+                        double v35 = v9 * v34;
+                        double v36 = v33 + v35;
+                        double v37 = 1.0 - v14;
+                        double v38 = v14 * v37;
+                        double v39 = v36 * v38;
+                        double v41 = v9 * s40;
+                        double v42 = v14 - v1;
+                        double v43 = v41 * v42;
+                        double v44 = v39 + v43;
+                        if (_grad0 != null) _grad0[i] = v44;
                     }
                 }
             }

@@ -18,13 +18,13 @@ static partial class StructureLoss
         /// </summary>
         public static double[] PlaneLosses(global::LossDsl.Logits @pred, global::LossDsl.Target @mask)
         {
-            var shape = @pred.Shape;
-            var loss = new double[shape.Planes];
-            var Bce_ = Bce(@pred, @mask).Values;
-            for (int p = 0; p < loss.Length; p++) loss[p] += 1.0 * Bce_[p];
-            var IoU_ = IoU(@pred, @mask).Values;
-            for (int p = 0; p < loss.Length; p++) loss[p] += 1.0 * IoU_[p];
-            return loss;
+            var __shape = @pred.Shape;
+            var __loss = new double[__shape.Planes];
+            var __Bce = Bce(@pred, @mask).Values;
+            for (int __p = 0; __p < __loss.Length; __p++) __loss[__p] += 1.0 * __Bce[__p];
+            var __IoU = IoU(@pred, @mask).Values;
+            for (int __p = 0; __p < __loss.Length; __p++) __loss[__p] += 1.0 * __IoU[__p];
+            return __loss;
         }
 
         /// <summary>
@@ -32,10 +32,10 @@ static partial class StructureLoss
         /// </summary>
         public static double Compute(global::LossDsl.Logits @pred, global::LossDsl.Target @mask)
         {
-            var loss = PlaneLosses(@pred, @mask);
-            double total = 0;
-            foreach (double v in loss) total += v;
-            return total / loss.Length;
+            var __loss = PlaneLosses(@pred, @mask);
+            double __total = 0;
+            foreach (double __v in __loss) __total += __v;
+            return __total / __loss.Length;
         }
     }
 }
