@@ -1,3 +1,4 @@
+using System.Linq;
 using LossDsl.Generators.Differentiate;
 using LossDsl.Generators.Diagnostics;
 using LossDsl.Generators.Emit;
@@ -10,8 +11,11 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace LossDsl.Generators;
 
-/// <summary>The result of parsing one loss class: the spec (null when anything was wrong) and the diagnostics.</summary>
-internal sealed record ParseResult(LossSpec? Spec, ImmutableEquatableArray<DiagnosticInfo> Diagnostics);
+/// <summary>
+/// The result of parsing one loss class: the spec (null when anything was wrong), the diagnostics, and where the class is
+/// declared (kept beside the spec, not in it, so moving the class leaves the spec and its schedule cached).
+/// </summary>
+internal sealed record ParseResult(LossSpec? Spec, ImmutableEquatableArray<DiagnosticInfo> Diagnostics, LocationInfo? Location);
 
 /// <summary>Tracking names of the pipeline steps, asserted by the incremental tests.</summary>
 internal static class TrackingNames
@@ -39,7 +43,7 @@ public sealed class LossGenerator : IIncrementalGenerator
                 static (ctx, ct) =>
                 {
                     var (spec, diagnostics) = Parser.Parse((INamedTypeSymbol)ctx.TargetSymbol, ctx.SemanticModel, ct);
-                    return new ParseResult(spec, diagnostics);
+                    return new ParseResult(spec, diagnostics, LocationInfo.From(ctx.TargetSymbol.Locations.FirstOrDefault()));
                 })
             .WithTrackingName(TrackingNames.Parse);
 
@@ -75,6 +79,41 @@ public sealed class LossGenerator : IIncrementalGenerator
             if (s.Spec.Backends.HasFlag(BackendSet.Ilgpu) && IlgpuEmitter.Emit(s) is { } ilgpu)
             {
                 spc.AddSource(Shell.Hint(s.Spec, "Ilgpu"), ilgpu);
+            }
+        });
+
+        RegisterIlgpuArity(context, parsed, schedules);
+    }
+
+    /// <summary>
+    /// LD0020: the ILGPU kernels' parameter counts come from the schedule, the class location from the parse result. The two
+    /// meet in one cheap collected step keyed by the type's name, so a moved class re-reports the warning at its new place
+    /// without re-running the schedule or the emitters.
+    /// </summary>
+    private static void RegisterIlgpuArity(
+        IncrementalGeneratorInitializationContext context,
+        IncrementalValuesProvider<ParseResult> parsed,
+        IncrementalValuesProvider<ScheduleSpec> schedules)
+    {
+        var tooWide = schedules
+            .Where(static s => s.Spec.Backends.HasFlag(BackendSet.Ilgpu))
+            .Select(static (s, _) => (Key: s.Spec.Type.FullName, s.Spec.Type.Name, Count: IlgpuEmitter.ParameterCount(s)))
+            .Where(static x => x.Count > IlgpuEmitter.MaxLoaderArity)
+            .Collect();
+        var locations = parsed
+            .Where(static r => r.Spec is not null)
+            .Select(static (r, _) => (Key: r.Spec!.Type.FullName, r.Location))
+            .Collect();
+        context.RegisterSourceOutput(tooWide.Combine(locations), static (spc, pair) =>
+        {
+            foreach (var (key, name, count) in pair.Left)
+            {
+                var location = pair.Right.FirstOrDefault(l => l.Key == key).Location;
+                var info = new DiagnosticInfo(
+                    DiagnosticDescriptors.IlgpuTooManyParameters.Id,
+                    location,
+                    new[] { name, count.ToString(System.Globalization.CultureInfo.InvariantCulture), IlgpuEmitter.MaxLoaderArity.ToString(System.Globalization.CultureInfo.InvariantCulture) }.ToEquatable());
+                spc.ReportDiagnostic(info.ToDiagnostic());
             }
         });
     }

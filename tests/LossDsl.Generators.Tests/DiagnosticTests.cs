@@ -24,10 +24,13 @@ public class DiagnosticTests
     }
 
     /// <summary>Runs the generator and asserts exactly one diagnostic with <paramref name="id"/> at the marked span.</summary>
-    private static Diagnostic Single(string id, string markedSource, string messagePart, bool expectSources = false)
+    private static Diagnostic Single(string id, string markedSource, string messagePart, bool expectSources = false) =>
+        Single(id, markedSource, messagePart, expectSources, withBackends: false).Diagnostic;
+
+    private static (Diagnostic Diagnostic, GeneratorOutput Run) Single(string id, string markedSource, string messagePart, bool expectSources, bool withBackends)
     {
         var (source, span) = Marked(Usings + markedSource);
-        var run = GeneratorHarness.Run(source);
+        var run = withBackends ? GeneratorHarness.RunWithBackends(source) : GeneratorHarness.Run(source);
         Assert.Null(run.Exception);
         var all = string.Join("\n", run.GeneratorDiagnostics.Select(d => d.ToString()));
         var d = Assert.Single(run.GeneratorDiagnostics);
@@ -50,8 +53,8 @@ public class DiagnosticTests
             Assert.Empty(run.Sources);
         }
 
-        Assert.Equal(id == "LD0017" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error, d.Severity);
-        return d;
+        Assert.Equal(id is "LD0017" or "LD0020" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error, d.Severity);
+        return (d, run);
     }
 
     private const string Term = "[Term] static Plane T(Logits pred, Target mask) => Mean(BceWithLogits(pred, mask));";
@@ -174,5 +177,33 @@ public class DiagnosticTests
     public void LD0017_BackendWithoutRuntime()
     {
         var d = Single("LD0017", $"[Loss(Backends = Backends.TorchSharp)] public static partial class [|L|] {{ {Term} }}", "asks for the TorchSharp backend, but the project does not reference LossDsl.TorchSharp", expectSources: true);
+    }
+
+    [Fact]
+    public void LD0020_TooManyIlgpuKernelParameters()
+    {
+        // Six inputs, five of them Logits: the ILGPU backward kernel takes the six inputs, the plane and batch buffers,
+        // five gradients, the gradient mask, hw and length: 16 parameters.
+        const string source = """
+            [Loss] public static partial class [|L|]
+            {
+                [Term] static Plane T(Logits a, Logits b, Logits c, Logits d, Logits e, Target mask) => Mean(BceWithLogits(a + b + c + d + e, mask));
+            }
+            """;
+        var (_, run) = Single("LD0020", source, "The ILGPU backend of 'L' needs 16 kernel parameters; ILGPU accepts at most 14", expectSources: true, withBackends: true);
+
+        // Only the ILGPU file is missing; the others are generated and compile without warnings.
+        Assert.Equal(new[] { "L.Cpu.g.cs", "L.Reference.g.cs", "L.TorchSharp.g.cs" }, run.Sources.Select(s => s.Hint).OrderBy(h => h, System.StringComparer.Ordinal));
+        Assert.Empty(run.CompilationProblems);
+    }
+
+    [Fact]
+    public void LD0020_NotReportedAtTheLimit()
+    {
+        // Four inputs, three of them Logits: the backward kernel takes 4 + 2 + 3 + 3 = 12 parameters.
+        var run = GeneratorHarness.RunWithBackends(Usings + "[Loss] public static partial class L { [Term] static Plane T(Logits a, Logits b, Logits c, Target mask) => Mean(BceWithLogits(a + b + c, mask)); }");
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Contains(run.Sources, s => s.Hint == "L.Ilgpu.g.cs");
+        Assert.Empty(run.CompilationProblems);
     }
 }

@@ -51,11 +51,31 @@ internal static class GeneratorHarness
             .WithWarningLevel(9999)
             .WithDeterministic(true)
             // Missing doc comments on the tests' own sources are not the generator's business.
-            .WithSpecificDiagnosticOptions(new Dictionary<string, ReportDiagnostic> { ["CS1591"] = ReportDiagnostic.Suppress });
+            // CS1701/CS1702 (assembly version unification, e.g. TorchSharp built against .NET 8) are off in every SDK build too.
+            .WithSpecificDiagnosticOptions(new Dictionary<string, ReportDiagnostic>
+            {
+                ["CS1591"] = ReportDiagnostic.Suppress,
+                ["CS1701"] = ReportDiagnostic.Suppress,
+                ["CS1702"] = ReportDiagnostic.Suppress,
+            });
 
     private static readonly Lazy<ImmutableArray<MetadataReference>> LazyReferences = new(LoadReferences, LazyThreadSafetyMode.ExecutionAndPublication);
 
+    private static readonly Lazy<ImmutableArray<MetadataReference>> LazyBackendReferences = new(LoadBackendReferences, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>The framework plus LossDsl.dll: no backend runtime, so only the Reference and Cpu files are generated.</summary>
     public static ImmutableArray<MetadataReference> References => LazyReferences.Value;
+
+    /// <summary><see cref="References"/> plus LossDsl.TorchSharp and LossDsl.Ilgpu with TorchSharp and ILGPU: every backend is generated.</summary>
+    public static ImmutableArray<MetadataReference> BackendReferences => LazyBackendReferences.Value;
+
+    /// <summary>Assembly file names of the backend runtimes and their libraries (the test project references them, so they are in the host's list).</summary>
+    private static bool IsBackendAssembly(string path)
+    {
+        string name = Path.GetFileName(path);
+        return name.StartsWith("LossDsl.TorchSharp", StringComparison.Ordinal) || name.StartsWith("LossDsl.Ilgpu", StringComparison.Ordinal)
+            || name.StartsWith("TorchSharp", StringComparison.Ordinal) || name.StartsWith("ILGPU", StringComparison.Ordinal);
+    }
 
     private static ImmutableArray<MetadataReference> LoadReferences()
     {
@@ -65,19 +85,38 @@ internal static class GeneratorHarness
             .Where(p => p.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
             .GroupBy(p => Path.GetFileName(p), StringComparer.OrdinalIgnoreCase)
             .Select(g => g.First())
-            // The tests must not see backend runtimes (TorchSharp/ILGPU emitters appear only with them).
-            .Where(p => !Path.GetFileName(p).StartsWith("LossDsl.TorchSharp", StringComparison.Ordinal) && !Path.GetFileName(p).StartsWith("LossDsl.Ilgpu", StringComparison.Ordinal));
+            // By default the tests must not see backend runtimes (TorchSharp/ILGPU emitters appear only with them).
+            .Where(p => !IsBackendAssembly(p));
         return paths.Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToImmutableArray();
+    }
+
+    private static ImmutableArray<MetadataReference> LoadBackendReferences()
+    {
+        var backends = new[]
+        {
+            typeof(LossDsl.TorchSharp.TensorBridge).Assembly,
+            typeof(global::TorchSharp.torch).Assembly,
+            typeof(LossDsl.Ilgpu.IlgpuBridge).Assembly,
+            typeof(global::ILGPU.Context).Assembly,
+            typeof(global::ILGPU.Algorithms.XMath).Assembly,
+        };
+        return References.AddRange(backends.Select(a => a.Location).Distinct(StringComparer.Ordinal).Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)));
     }
 
     public static CSharpCompilation Compilation(params string[] sources) =>
         Compilation(sources.Select((s, i) => (i == 0 ? DefaultPath : $"Other{i}.cs", s)).ToArray());
 
-    public static CSharpCompilation Compilation(params (string Path, string Text)[] sources) =>
+    public static CSharpCompilation Compilation(params (string Path, string Text)[] sources) => Compilation(References, sources);
+
+    /// <summary>A compilation that references the TorchSharp and ILGPU runtimes, so all four files are generated.</summary>
+    public static CSharpCompilation CompilationWithBackends(params string[] sources) =>
+        Compilation(BackendReferences, sources.Select((s, i) => (i == 0 ? DefaultPath : $"Other{i}.cs", s)).ToArray());
+
+    private static CSharpCompilation Compilation(ImmutableArray<MetadataReference> references, (string Path, string Text)[] sources) =>
         CSharpCompilation.Create(
             "LossDsl.Tests.Input",
             sources.Select(s => CSharpSyntaxTree.ParseText(s.Text, ParseOptions, s.Path)),
-            References,
+            references,
             CompilationOptions);
 
     public static GeneratorDriver Driver() =>
@@ -87,6 +126,9 @@ internal static class GeneratorHarness
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
 
     public static GeneratorOutput Run(params string[] sources) => Run(Compilation(sources));
+
+    /// <summary>Runs over <see cref="CompilationWithBackends"/>: Reference, Cpu, TorchSharp and Ilgpu files.</summary>
+    public static GeneratorOutput RunWithBackends(params string[] sources) => Run(CompilationWithBackends(sources));
 
     public static GeneratorOutput Run(Compilation compilation, GeneratorDriver? driver = null)
     {

@@ -70,7 +70,7 @@ public class RobustnessTests
     }
 
     /// <summary>A culture that formats numbers unlike C#: a non-ASCII minus sign and a decimal comma.</summary>
-    private static CultureInfo OddCulture()
+    internal static CultureInfo OddCulture()
     {
         var c = (CultureInfo)CultureInfo.InvariantCulture.Clone();
         c.NumberFormat.NegativeSign = "\u2212";

@@ -61,4 +61,23 @@ internal static class Sources
         [Loss(Reduction = Reduction.Sum), Focal(Alpha = 0.25, Gamma = 2)]
         public static partial class FocalLoss;
         """;
+
+    /// <summary>PraNet's published form (as in src/LossDsl.Losses/StructureLoss.cs): a batch-mean BCE term plus the prelude's weighted IoU.</summary>
+    public const string PraNetStructureLoss = """
+        using LossDsl;
+        using static LossDsl.Dsl;
+
+        namespace LossDsl.Tests;
+
+        /// <summary>The structure loss as PraNet's published code computes it: batch-mean BCE plus boundary-weighted IoU.</summary>
+        [Loss]
+        public static partial class PraNetStructureLoss
+        {
+            [Term]
+            private static Batch Bce(Logits pred, Target mask) => BatchMean(BceWithLogits(pred, mask));
+
+            [Term]
+            private static Plane IoU(Logits pred, Target mask) => Prelude.WeightedIoU(pred, mask, Prelude.BoundaryWeight(mask, 31, 5), 1);
+        }
+        """;
 }

@@ -85,6 +85,11 @@ internal static class DiagnosticDescriptors
         "LD0019", "Reserved input name",
         "The input name '{0}' is used by the generated API ({1}); rename the parameter");
 
+    public static readonly DiagnosticDescriptor IlgpuTooManyParameters = Make(
+        "LD0020", "Too many ILGPU kernel parameters",
+        "The ILGPU backend of '{0}' needs {1} kernel parameters; ILGPU accepts at most {2} — reduce the number of inputs or turn the ILGPU backend off",
+        DiagnosticSeverity.Warning);
+
     private static DiagnosticDescriptor Make(string id, string title, string message, DiagnosticSeverity severity = DiagnosticSeverity.Error) =>
         new(id, title, message, Category, severity, isEnabledByDefault: true, helpLinkUri: HelpBase + id.ToLowerInvariant());
 }

@@ -33,13 +33,20 @@ internal static class IlgpuEmitter
     private const string DoubleBuffer = "global::ILGPU.Runtime.MemoryBuffer1D<double, global::ILGPU.Stride1D.Dense>";
 
     /// <summary>ILGPU's loaders take at most 14 kernel parameters (explicitly grouped) or 15 including the index (auto-grouped).</summary>
-    private const int MaxLoaderArity = 14;
+    internal const int MaxLoaderArity = 14;
 
+    /// <summary>
+    /// The file, or null when a kernel needs more than <see cref="MaxLoaderArity"/> parameters; the generator then reports
+    /// LD0020 (see <see cref="ParameterCount"/>) instead of emitting code that cannot be loaded.
+    /// </summary>
     public static string? Emit(ScheduleSpec s)
     {
         var k = new KernelWriter(s);
-        return k.Fits ? Shell.Write(s.Spec, k.Emit) : null;
+        return k.MaxParameters <= MaxLoaderArity ? Shell.Write(s.Spec, k.Emit) : null;
     }
+
+    /// <summary>The largest number of parameters (after the index) of any kernel the ILGPU backend of <paramref name="s"/> has.</summary>
+    public static int ParameterCount(ScheduleSpec s) => new KernelWriter(s).MaxParameters;
 
     /// <summary>One kernel: its name, whether it is explicitly grouped, and its parameters after the index.</summary>
     private sealed record Kernel(string Name, bool Grouped, List<(string Type, string Name)> Params, string Method)
@@ -140,10 +147,10 @@ internal static class IlgpuEmitter
                 _kernels.Add(_backward);
             }
 
-            Fits = _kernels.All(k => k.Params.Count <= MaxLoaderArity);
+            MaxParameters = _kernels.Max(k => k.Params.Count);
         }
 
-        public bool Fits { get; }
+        public int MaxParameters { get; }
 
         private int PlaneSlots { get; }
 
@@ -289,7 +296,7 @@ internal static class IlgpuEmitter
         {
             foreach (int i in _logits)
             {
-                w.Line($"/// <param name=\"{GradName(i)}\">Receives {what} d loss / d {_inputs[i].Name} (same length), or an empty view to skip the backward kernel.</param>");
+                w.Line($"/// <param name=\"{GradName(i)}\">Receives {what}{(what.Length > 0 ? " " : string.Empty)}d loss / d {_inputs[i].Name} (same length), or an empty view to skip the backward kernel.</param>");
             }
         }
 
@@ -473,13 +480,14 @@ internal static class IlgpuEmitter
             }
 
             w.Close();
-            w.Line();
         }
 
         // -------------------------------------------------------------- kernels
 
+        /// <summary>Opens a kernel method, separated from what precedes it by a blank line (so the class ends without one).</summary>
         private void KernelHeader(CodeWriter w, Kernel k, string summary)
         {
+            w.Line();
             w.Doc("summary", summary);
             w.Open($"private static void {k.Method}({k.Signature})");
         }
@@ -530,7 +538,6 @@ internal static class IlgpuEmitter
 
                 w.Line($"dst[i] = {PixelName(st.Source)};");
                 w.Close();
-                w.Line();
             }
         }
 
@@ -569,7 +576,6 @@ internal static class IlgpuEmitter
             }
 
             w.Close();
-            w.Line();
         }
 
         private void LoadBatch(CodeWriter w, IEnumerable<int> nodes, ISet<int> defined)
@@ -605,7 +611,6 @@ internal static class IlgpuEmitter
                 }
 
                 w.Close();
-                w.Line();
             }
 
             string defaultSeed = _s.Spec.Reduction == ReductionKind.Mean ? "1.0 / planes" : "1.0";
@@ -640,7 +645,6 @@ internal static class IlgpuEmitter
             }
 
             w.Close();
-            w.Line();
 
             KernelHeader(w, _finish, "Final epilogue (a single thread): the loss and the sums over planes in a fixed order, then the batch adjoints.");
             ShapeScalars(w);
@@ -673,7 +677,6 @@ internal static class IlgpuEmitter
 
             w.Line(_s.Spec.Reduction == ReductionKind.Mean ? "lossOut[0] = (float)(total / planes);" : "lossOut[0] = (float)total;");
             w.Close();
-            w.Line();
         }
 
         private void EmitBackward(CodeWriter w)
@@ -699,7 +702,6 @@ internal static class IlgpuEmitter
             }
 
             w.Close();
-            w.Line();
         }
 
         // -------------------------------------------------------------- names and expressions

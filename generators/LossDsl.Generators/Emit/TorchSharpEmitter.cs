@@ -259,8 +259,8 @@ internal static class TorchSharpEmitter
             w.Line("using var scope = global::TorchSharp.torch.NewDisposeScope();");
             w.Line($"var dtype = {First}.dtype;");
             w.Line($"var device = {First}.device;");
-            w.Line($"long n = {First}.shape[0], c = {First}.shape[1];");
-            w.Line($"var shape = new global::LossDsl.LossShape((int)n, (int)c, (int){First}.shape[2], (int){First}.shape[3]);");
+            // No n/c locals: the inputs' names are the user's (an input may be called n or c); shape is reserved.
+            w.Line($"var shape = new global::LossDsl.LossShape((int){First}.shape[0], (int){First}.shape[1], (int){First}.shape[2], (int){First}.shape[3]);");
             foreach (int x in _s.ShapeScalars)
             {
                 w.Line($"double sv{x} = {ShapeExpr(x)}; // {MathText.Expr(_s, x)}");
@@ -294,8 +294,8 @@ internal static class TorchSharpEmitter
             }
 
             w.Line("// Plane epilogue on N×C float64 tensors: loss, seed and adjoints.");
-            string defaultSeed = spec.Reduction == ReductionKind.Mean ? "1.0 / (n * c)" : "1.0";
-            w.Line($"var seed = planeSeeds is null ? {TM}.ToPlanes({defaultSeed}, n, c, device) : planeSeeds.to({ST}.Float64);");
+            string defaultSeed = spec.Reduction == ReductionKind.Mean ? "1.0 / shape.Planes" : "1.0";
+            w.Line($"var seed = planeSeeds is null ? {TM}.ToPlanes({defaultSeed}, shape.N, shape.C, device) : planeSeeds.to({ST}.Float64);");
             foreach (int id in _s.PlaneProgram)
             {
                 if (_g[id].Op == Op.Seed)
@@ -310,7 +310,7 @@ internal static class TorchSharpEmitter
             foreach (int ps in _s.PlaneSums)
             {
                 int arg = _g[ps].Args[0];
-                string value = Kind(arg) == Rank.Plane ? $"{EpilogueName(arg)}.sum()" : $"{EpilogueName(arg)} * (n * c)";
+                string value = Kind(arg) == Rank.Plane ? $"{EpilogueName(arg)}.sum()" : $"{EpilogueName(arg)} * shape.Planes";
                 w.Line($"var v{ps} = {value}; // {MathText.Expr(_s, ps)}");
             }
 
@@ -338,7 +338,9 @@ internal static class TorchSharpEmitter
                         value += ".clone()";
                     }
 
-                    w.Line($"if (wantGrad[{CodeWriter.Int(g.Input)}]) grads[{CodeWriter.Int(g.Input)}] = {value}.MoveToOuterDisposeScope(); // d/d {_inputs[g.Input].Name}");
+                    // With one differentiable input the enclosing block already checked its flag.
+                    string guard = _s.Gradients.Select(x => x.Input).Distinct().Count() > 1 ? $"if (wantGrad[{CodeWriter.Int(g.Input)}]) " : string.Empty;
+                    w.Line($"{guard}grads[{CodeWriter.Int(g.Input)}] = {value}.MoveToOuterDisposeScope(); // d/d {_inputs[g.Input].Name}");
                 }
 
                 w.Close();
@@ -433,9 +435,9 @@ internal static class TorchSharpEmitter
         /// <summary>A plane-loss node as an N×C float64 tensor.</summary>
         private string PlanesOf(int id) => Kind(id) switch
         {
-            Rank.Scalar => $"{TM}.ToPlanes({EpilogueName(id)}, n, c, device)",
+            Rank.Scalar => $"{TM}.ToPlanes({EpilogueName(id)}, shape.N, shape.C, device)",
             Rank.Field => $"{TM}.SumPlanes({PixelName(id)})", // not produced by the scheduler (a plane loss is a plane value)
-            _ => $"{TM}.ToPlanes({EpilogueName(id)}, n, c)",
+            _ => $"{TM}.ToPlanes({EpilogueName(id)}, shape.N, shape.C)",
         };
 
         private string Expr(int id, System.Func<int, string> name, System.Func<int, Rank> kind)
