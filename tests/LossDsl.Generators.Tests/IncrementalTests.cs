@@ -84,4 +84,36 @@ public class IncrementalTests
         Assert.Equal(new[] { IncrementalStepRunReason.Modified }, Reasons(driver, TrackingNames.Schedule));
         Assert.All(Reasons(driver, TrackingNames.Diagnostics), r => Assert.Equal(IncrementalStepRunReason.Unchanged, r));
     }
+
+    [Fact]
+    public void MovingALossWithLD0020_ReportsAtTheNewPlace_WithTheScheduleCached()
+    {
+        // LD0020 needs the schedule (kernel parameter counts) and the class location; the location lives beside the spec,
+        // so moving the class re-reports the warning at its new line without re-running the schedule or the emitters.
+        const string source = """
+            using LossDsl;
+            using static LossDsl.Dsl;
+
+            [Loss] public static partial class Wide
+            {
+                [Term] static Plane T(Logits a, Logits b, Logits c, Logits d, Logits e, Target mask) => Mean(BceWithLogits(a + b + c + d + e, mask));
+            }
+            """;
+        var compilation = GeneratorHarness.CompilationWithBackends(source);
+        var driver = GeneratorHarness.Driver().RunGenerators(compilation);
+        var before = Assert.Single(driver.GetRunResult().Results.Single().Diagnostics);
+        Assert.Equal("LD0020", before.Id);
+        Assert.Equal(3, before.Location.GetLineSpan().StartLinePosition.Line);
+
+        var old = compilation.SyntaxTrees.Single();
+        var moved = CSharpSyntaxTree.ParseText(source.Replace("[Loss]", "// Two lines\n// further down.\n[Loss]", System.StringComparison.Ordinal), GeneratorHarness.ParseOptions, old.FilePath);
+        driver = driver.RunGenerators(compilation.ReplaceSyntaxTree(old, moved));
+        var after = Assert.Single(driver.GetRunResult().Results.Single().Diagnostics);
+        Assert.Equal("LD0020", after.Id);
+        Assert.Equal(5, after.Location.GetLineSpan().StartLinePosition.Line);
+        foreach (var step in new[] { TrackingNames.Spec, TrackingNames.Schedule })
+        {
+            Assert.All(Reasons(driver, step), r => Assert.True(r is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"{step}: {r}"));
+        }
+    }
 }
