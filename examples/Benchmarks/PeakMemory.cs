@@ -1,9 +1,7 @@
 using System;
-using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using System.Reflection;
 using System.Runtime.InteropServices;
 using TorchSharp;
 
@@ -26,34 +24,14 @@ public static class PeakMemory
     /// <summary>Runs the child for <paramref name="id"/> at <paramref name="shape"/> and formats its answer in MiB (or "n/a").</summary>
     public static string Measure(string id, LossShape shape)
     {
-        if (!File.Exists("/proc/self/status") || Environment.ProcessPath is not { } host)
+        if (!File.Exists("/proc/self/status"))
         {
             return "n/a";
         }
 
-        var start = new ProcessStartInfo(host)
+        string? output = ChildProcess.Run([Flag, id, shape.N.ToString(Inv), shape.H.ToString(Inv)]);
+        if (output is null)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
-        {
-            start.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
-        }
-
-        foreach (var a in new[] { Flag, id, shape.N.ToString(Inv), shape.H.ToString(Inv) })
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var child = Process.Start(start)!;
-        child.ErrorDataReceived += (_, _) => { };
-        child.BeginErrorReadLine();
-        string output = child.StandardOutput.ReadToEnd();
-        if (!child.WaitForExit(TimeSpan.FromMinutes(3)))
-        {
-            child.Kill();
             return "timeout";
         }
 

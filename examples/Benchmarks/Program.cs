@@ -13,6 +13,11 @@ public static class Program
             return PeakMemory.RunChild(args);
         }
 
+        if (args.Contains(QuickMode.TimeFlag))
+        {
+            return QuickMode.TimeChild(args);
+        }
+
         if (args.Contains("--quick"))
         {
             return QuickMode.Run(args);

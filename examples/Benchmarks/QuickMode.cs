@@ -39,7 +39,11 @@ public static class QuickMode
     /// <summary>Median milliseconds and managed bytes per call.</summary>
     public static (double Ms, long Bytes) Measure(Action action, int minRuns = 5, double minSeconds = 1.0, int maxRuns = 200, int warmups = 3)
     {
-        for (int i = 0; i < warmups; i++)
+        // Warm-up (JIT, lazy native initialisation); calls slower than half a second get two warm-up calls at most.
+        var first = Stopwatch.StartNew();
+        action();
+        int more = first.Elapsed.TotalSeconds > 0.5 ? Math.Min(1, warmups - 1) : warmups - 1;
+        for (int i = 0; i < more; i++)
         {
             action();
         }
@@ -59,12 +63,43 @@ public static class QuickMode
         return (times[times.Count / 2], bytes);
     }
 
+    public const string TimeFlag = "--time";
+    private const string TimeMarker = "TIME ";
+    private static readonly Dictionary<string, string> PassiveOmp = new() { ["OMP_WAIT_POLICY"] = "PASSIVE" };
+
+    /// <summary><c>--time &lt;id&gt; &lt;N&gt; &lt;side&gt;</c>: one row of the structure-loss table measured on its own.</summary>
+    public static int TimeChild(string[] args)
+    {
+        int at = Array.IndexOf(args, TimeFlag);
+        int n = int.Parse(args[at + 2], Inv), side = int.Parse(args[at + 3], Inv);
+        torch.set_num_threads(Environment.ProcessorCount);
+        using var prepared = Variants.Create(args[at + 1], new LossShape(n, 1, side, side));
+        var (ms, bytes) = Measure(prepared.Run);
+        Console.WriteLine(string.Create(Inv, $"{TimeMarker}{ms:R} {bytes}"));
+        return 0;
+    }
+
+    /// <summary>Runs <see cref="TimeChild"/> in a child process with extra environment variables.</summary>
+    private static (double Ms, long Bytes)? MeasureInChild(string id, LossShape shape, IReadOnlyDictionary<string, string> environment)
+    {
+        var output = ChildProcess.Run([TimeFlag, id, shape.N.ToString(Inv), shape.H.ToString(Inv)], environment);
+        var line = output?.Split('\n').FirstOrDefault(l => l.StartsWith(TimeMarker, StringComparison.Ordinal));
+        if (line is null)
+        {
+            return null;
+        }
+
+        var parts = line[TimeMarker.Length..].Trim().Split(' ');
+        return (double.Parse(parts[0], Inv), long.Parse(parts[1], Inv));
+    }
+
     private static void StructureLossTable()
     {
         Console.WriteLine("## Structure loss, forward + backward, float32");
         Console.WriteLine();
         Console.WriteLine("Peak MiB: extra resident memory (native + managed) of a call over its inputs, measured in a separate process per row (see PeakMemory.cs).");
         Console.WriteLine("The tensor-op path is what generated TorchSharp runs on non-CPU devices; on the CPU it is shown for information only.");
+        Console.WriteLine("Rows marked OMP_WAIT_POLICY=PASSIVE ran in a child process with that variable set (libtorch's OpenMP threads then sleep instead of spinning between ops).");
         Console.WriteLine();
         Console.WriteLine(Header);
         Console.WriteLine("|---|---|---:|---:|---:|---:|");
@@ -83,6 +118,15 @@ public static class QuickMode
                 var m = Measure(run, minRuns: id == "eager" ? 3 : 5);
                 eagerMs = id == "eager" ? m.Ms : eagerMs;
                 Row(shape, name, m, eagerMs, PeakMemory.Measure(id, shape));
+            }
+
+            // libtorch's OpenMP workers spin after each op and then compete for the 2 cores with the .NET kernel's threads.
+            foreach (var (id, name) in new[] { ("torch", Variants.Single[1].Name), ("torchops", Variants.Single[2].Name) })
+            {
+                if (MeasureInChild(id, shape, PassiveOmp) is { } passive)
+                {
+                    Row(shape, name + ", OMP_WAIT_POLICY=PASSIVE (own process)", passive, eagerMs, "-");
+                }
             }
 
             pred.Dispose();
@@ -108,7 +152,9 @@ public static class QuickMode
     private const string Header = "| shape | implementation | median ms | vs eager | managed bytes/call | peak MiB |";
 
     private static void Row(LossShape shape, string name, (double Ms, long Bytes) m, double eagerMs, string peak) =>
-        Console.WriteLine(string.Create(Inv, $"| {shape} | {name} | {m.Ms:F2} | {eagerMs / m.Ms:F2}x | {m.Bytes:N0} | {peak} |"));
+        Console.WriteLine(string.Create(Inv, $"| {shape} | {name} | {Ms(m.Ms)} | {eagerMs / m.Ms:F2}x | {m.Bytes:N0} | {peak} |"));
+
+    private static string Ms(double ms) => ms.ToString(ms < 1 ? "F3" : "F2", Inv);
 
     private static void DeepSupervision()
     {
@@ -126,6 +172,11 @@ public static class QuickMode
             eagerMs = id == "deep-eager" ? m.Ms : eagerMs;
             Row(shape, name, m, eagerMs, PeakMemory.Measure(id, shape));
             GC.Collect();
+        }
+
+        if (MeasureInChild("deep-torch", shape, PassiveOmp) is { } passive)
+        {
+            Row(shape, Variants.Deep[2].Name + ", OMP_WAIT_POLICY=PASSIVE (own process)", passive, eagerMs, "-");
         }
 
         Console.WriteLine();
