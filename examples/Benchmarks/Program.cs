@@ -8,6 +8,16 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Contains(PeakMemory.Flag))
+        {
+            return PeakMemory.RunChild(args);
+        }
+
+        if (args.Contains(QuickMode.TimeFlag))
+        {
+            return QuickMode.TimeChild(args);
+        }
+
         if (args.Contains("--quick"))
         {
             return QuickMode.Run(args);

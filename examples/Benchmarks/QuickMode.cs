@@ -27,17 +27,27 @@ public static class QuickMode
         Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.ProcessArchitecture}, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, TorchSharp threads {torch.get_num_threads()}");
         Console.WriteLine();
 
+        var total = Stopwatch.StartNew();
         StructureLossTable();
+        DeepSupervision();
         KernelSweep();
         PixelScaling();
+        Console.WriteLine(string.Create(Inv, $"Total quick-mode time: {total.Elapsed.TotalSeconds:F0} s."));
         return 0;
     }
 
     /// <summary>Median milliseconds and managed bytes per call.</summary>
-    public static (double Ms, long Bytes) Measure(Action action, int minRuns = 5, double minSeconds = 1.0, int maxRuns = 200)
+    public static (double Ms, long Bytes) Measure(Action action, int minRuns = 5, double minSeconds = 1.0, int maxRuns = 200, int warmups = 3)
     {
+        // Warm-up (JIT, lazy native initialisation); calls slower than half a second get two warm-up calls at most.
+        var first = Stopwatch.StartNew();
         action();
-        action();
+        int more = first.Elapsed.TotalSeconds > 0.5 ? Math.Min(1, warmups - 1) : warmups - 1;
+        for (int i = 0; i < more; i++)
+        {
+            action();
+        }
+
         var times = new List<double>();
         long bytes0 = GC.GetTotalAllocatedBytes(true);
         var total = Stopwatch.StartNew();
@@ -53,42 +63,124 @@ public static class QuickMode
         return (times[times.Count / 2], bytes);
     }
 
-    private static Action Eager(Workload w)
+    public const string TimeFlag = "--time";
+    private const string TimeMarker = "TIME ";
+    private static readonly Dictionary<string, string> PassiveOmp = new() { ["OMP_WAIT_POLICY"] = "PASSIVE" };
+
+    /// <summary><c>--time &lt;id&gt; &lt;N&gt; &lt;side&gt;</c>: one row of the structure-loss table measured on its own.</summary>
+    public static int TimeChild(string[] args)
     {
-        var shape = new long[] { w.Shape.N, w.Shape.C, w.Shape.H, w.Shape.W };
-        var pred = torch.tensor(w.Pred, shape).requires_grad_(true);
-        var mask = torch.tensor(w.Mask, shape);
-        return () =>
-        {
-            using var scope = torch.NewDisposeScope();
-            var loss = EagerStructureLoss.Weighted(pred, mask);
-            loss.backward();
-            pred.grad!.zero_();
-        };
+        int at = Array.IndexOf(args, TimeFlag);
+        int n = int.Parse(args[at + 2], Inv), side = int.Parse(args[at + 3], Inv);
+        torch.set_num_threads(Environment.ProcessorCount);
+        using var prepared = Variants.Create(args[at + 1], new LossShape(n, 1, side, side));
+        var (ms, bytes) = Measure(prepared.Run);
+        Console.WriteLine(string.Create(Inv, $"{TimeMarker}{ms:R} {bytes}"));
+        return 0;
     }
 
-    private static Action Cpu(Workload w) => () => StructureLoss.Cpu.Compute(w.Pred, w.Mask, w.Grad, w.Shape);
+    /// <summary>Runs <see cref="TimeChild"/> in a child process with extra environment variables.</summary>
+    private static (double Ms, long Bytes)? MeasureInChild(string id, LossShape shape, IReadOnlyDictionary<string, string> environment)
+    {
+        var output = ChildProcess.Run([TimeFlag, id, shape.N.ToString(Inv), shape.H.ToString(Inv)], environment);
+        var line = output?.Split('\n').FirstOrDefault(l => l.StartsWith(TimeMarker, StringComparison.Ordinal));
+        if (line is null)
+        {
+            return null;
+        }
+
+        var parts = line[TimeMarker.Length..].Trim().Split(' ');
+        return (double.Parse(parts[0], Inv), long.Parse(parts[1], Inv));
+    }
 
     private static void StructureLossTable()
     {
         Console.WriteLine("## Structure loss, forward + backward, float32");
         Console.WriteLine();
-        Console.WriteLine("| shape | implementation | median ms | vs eager | managed bytes/call |");
-        Console.WriteLine("|---|---|---:|---:|---:|");
-        foreach (var shape in new[] { new LossShape(8, 1, 352, 352), new LossShape(8, 1, 498, 498), new LossShape(8, 1, 704, 704) })
+        Console.WriteLine("Peak MiB: extra resident memory (native + managed) of a call over its inputs, measured in a separate process per row (see PeakMemory.cs).");
+        Console.WriteLine("The tensor-op path is what generated TorchSharp runs on non-CPU devices; on the CPU it is shown for information only.");
+        Console.WriteLine("Rows marked OMP_WAIT_POLICY=PASSIVE ran in a child process with that variable set (libtorch's OpenMP threads then sleep instead of spinning between ops).");
+        Console.WriteLine();
+        Console.WriteLine(Header);
+        Console.WriteLine("|---|---|---:|---:|---:|---:|");
+        foreach (int side in new[] { 352, 498, 704 })
         {
+            var shape = new LossShape(8, 1, side, side);
             var w = new Workload(shape);
-            var eager = Measure(Eager(w), minRuns: 3);
-            Row(shape, "eager TorchSharp (PyTorch code, translated)", eager, eager.Ms);
-            Row(shape, "generated CPU (LossDsl)", Measure(Cpu(w)), eager.Ms);
+            var (pred, mask) = Variants.Tensors(w);
+            double eagerMs = 0;
+            foreach (var (id, name) in Variants.Single)
+            {
+                // The TorchSharp rows share one pair of tensors; the CPU row reads the same values from the arrays.
+                var run = id == "cpu"
+                    ? Variants.Create(id, w).Run
+                    : Variants.TorchStep(pred, mask, Variants.TorchLoss(id));
+                var m = Measure(run, minRuns: id == "eager" ? 3 : 5);
+                eagerMs = id == "eager" ? m.Ms : eagerMs;
+                Row(shape, name, m, eagerMs, PeakMemory.Measure(id, shape));
+            }
+
+            // libtorch's OpenMP workers spin after each op and then compete for the 2 cores with the .NET kernel's threads.
+            foreach (var (id, name) in new[] { ("torch", Variants.Single[1].Name), ("torchops", Variants.Single[2].Name) })
+            {
+                if (MeasureInChild(id, shape, PassiveOmp) is { } passive)
+                {
+                    Row(shape, name + ", OMP_WAIT_POLICY=PASSIVE (own process)", passive, eagerMs, "-");
+                }
+            }
+
+            pred.Dispose();
+            mask.Dispose();
             GC.Collect();
+        }
+
+        // ILGPU's CPU accelerator simulates GPU threads (a correctness target, not a fast path): small shape only.
+        var small = new LossShape(2, 1, 64, 64);
+        var ws = new Workload(small);
+        double smallEager = 0;
+        foreach (var (id, name) in new[] { ("eager", Variants.Single[0].Name), ("cpu", "generated CPU (spans)"), ("ilgpu", "generated ILGPU, CPU accelerator (simulated GPU threads)") })
+        {
+            using var prepared = Variants.Create(id, ws);
+            var m = Measure(prepared.Run);
+            smallEager = id == "eager" ? m.Ms : smallEager;
+            Row(small, name, m, smallEager, PeakMemory.Measure(id, small));
         }
 
         Console.WriteLine();
     }
 
-    private static void Row(LossShape shape, string name, (double Ms, long Bytes) m, double eagerMs) =>
-        Console.WriteLine(string.Create(Inv, $"| {shape} | {name} | {m.Ms:F2} | {eagerMs / m.Ms:F1}x | {m.Bytes:N0} |"));
+    private const string Header = "| shape | implementation | median ms | vs eager | managed bytes/call | peak MiB |";
+
+    private static void Row(LossShape shape, string name, (double Ms, long Bytes) m, double eagerMs, string peak) =>
+        Console.WriteLine(string.Create(Inv, $"| {shape} | {name} | {Ms(m.Ms)} | {eagerMs / m.Ms:F2}x | {m.Bytes:N0} | {peak} |"));
+
+    private static string Ms(double ms) => ms.ToString(ms < 1 ? "F3" : "F2", Inv);
+
+    private static void DeepSupervision()
+    {
+        var shape = new LossShape(8, 1, 352, 352);
+        Console.WriteLine($"## Deep supervision, {Variants.SideOutputs} side outputs, {shape} float32, forward + backward");
+        Console.WriteLine();
+        Console.WriteLine(Header);
+        Console.WriteLine("|---|---|---:|---:|---:|---:|");
+        var w = new Workload(shape);
+        double eagerMs = 0;
+        foreach (var (id, name) in Variants.Deep)
+        {
+            using var prepared = Variants.Create(id, w);
+            var m = Measure(prepared.Run, minRuns: id == "deep-eager" ? 3 : 5);
+            eagerMs = id == "deep-eager" ? m.Ms : eagerMs;
+            Row(shape, name, m, eagerMs, PeakMemory.Measure(id, shape));
+            GC.Collect();
+        }
+
+        if (MeasureInChild("deep-torch", shape, PassiveOmp) is { } passive)
+        {
+            Row(shape, Variants.Deep[2].Name + ", OMP_WAIT_POLICY=PASSIVE (own process)", passive, eagerMs, "-");
+        }
+
+        Console.WriteLine();
+    }
 
     private delegate float CpuLoss(ReadOnlySpan<float> pred, ReadOnlySpan<float> mask, Span<float> grad, LossShape shape);
 
@@ -96,35 +188,35 @@ public static class QuickMode
     {
         Console.WriteLine("## Kernel-size sweep, 8x1x352x352 float32, forward + backward");
         Console.WriteLine();
-        Console.WriteLine("| kernel | generated CPU ms | ns/pixel | eager TorchSharp ms | vs eager |");
-        Console.WriteLine("|---:|---:|---:|---:|---:|");
+        Console.WriteLine("Eager at k > 31 is timed once (after one warm-up call): it takes seconds per call.");
+        Console.WriteLine();
+        Console.WriteLine("| kernel | generated CPU ms | ns/pixel | generated TorchSharp ms | eager TorchSharp ms | CPU vs eager | TorchSharp vs eager |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|");
         var shape = new LossShape(8, 1, 352, 352);
         var w = new Workload(shape);
-        var losses = new (int K, CpuLoss Loss)[]
+        var losses = new (int K, CpuLoss Cpu, Func<Tensor, Tensor, Tensor> Torch)[]
         {
-            (3, StructureK3.Cpu.Compute), (7, StructureK7.Cpu.Compute), (15, StructureK15.Cpu.Compute),
-            (31, StructureK31.Cpu.Compute), (63, StructureK63.Cpu.Compute), (127, StructureK127.Cpu.Compute),
+            (3, StructureK3.Cpu.Compute, StructureK3.Compute), (7, StructureK7.Cpu.Compute, StructureK7.Compute),
+            (15, StructureK15.Cpu.Compute, StructureK15.Compute), (31, StructureK31.Cpu.Compute, StructureK31.Compute),
+            (63, StructureK63.Cpu.Compute, StructureK63.Compute), (127, StructureK127.Cpu.Compute, StructureK127.Compute),
         };
-        var tshape = new long[] { shape.N, shape.C, shape.H, shape.W };
-        var pred = torch.tensor(w.Pred, tshape).requires_grad_(true);
-        var mask = torch.tensor(w.Mask, tshape);
-        foreach (var (k, loss) in losses)
+        var (pred, mask) = Variants.Tensors(w);
+        foreach (var (k, cpuLoss, torchLoss) in losses)
         {
-            var cpu = Measure(() => loss(w.Pred, w.Mask, w.Grad, shape));
+            var cpu = Measure(() => cpuLoss(w.Pred, w.Mask, w.Grad, shape));
+            var generated = Measure(Variants.TorchStep(pred, mask, torchLoss));
             int kk = k;
+            bool big = k > 31;
             var eager = Measure(
-                () =>
-                {
-                    using var scope = torch.NewDisposeScope();
-                    var l = EagerStructureLoss.Weighted(pred, mask, kernel: kk);
-                    l.backward();
-                    pred.grad!.zero_();
-                },
-                minRuns: k > 31 ? 1 : 3,
-                minSeconds: k > 31 ? 0 : 1);
-            Console.WriteLine(string.Create(Inv, $"| {k} | {cpu.Ms:F2} | {cpu.Ms * 1e6 / shape.Length:F2} | {eager.Ms:F1} | {eager.Ms / cpu.Ms:F0}x |"));
+                Variants.TorchStep(pred, mask, (p, m) => EagerStructureLoss.Weighted(p, m, kernel: kk)),
+                minRuns: big ? 1 : 3,
+                minSeconds: big ? 0 : 1,
+                warmups: big ? 1 : 2);
+            Console.WriteLine(string.Create(Inv, $"| {k} | {cpu.Ms:F2} | {cpu.Ms * 1e6 / shape.Length:F2} | {generated.Ms:F2} | {eager.Ms:F1} | {eager.Ms / cpu.Ms:F0}x | {eager.Ms / generated.Ms:F0}x |"));
         }
 
+        pred.Dispose();
+        mask.Dispose();
         Console.WriteLine();
     }
 
@@ -137,7 +229,7 @@ public static class QuickMode
         foreach (int side in new[] { 64, 128, 256, 512, 1024 })
         {
             var w = new Workload(new LossShape(8, 1, side, side));
-            var m = Measure(Cpu(w));
+            var m = Measure(() => StructureLoss.Cpu.Compute(w.Pred, w.Mask, w.Grad, w.Shape));
             Console.WriteLine(string.Create(Inv, $"| {side}x{side} | {m.Ms:F2} | {m.Ms * 1e6 / w.Shape.Length:F2} |"));
         }
 
