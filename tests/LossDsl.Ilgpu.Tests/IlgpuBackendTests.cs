@@ -1,3 +1,4 @@
+using LossDsl.Tests;
 using System;
 using System.Linq;
 using System.Runtime.InteropServices;

@@ -1,3 +1,4 @@
+using LossDsl.Tests;
 using System;
 using System.Collections.Generic;
 using System.IO;
