@@ -53,8 +53,7 @@ public static class ConsoleReport
     public static void EpochLine(EpochSummary e, double baselineDice)
     {
         string text = Invariant(
-            $"epoch {e.Epoch}: train loss {e.TrainLoss:F4}  held-out Dice {e.HeldOut.Dice:F3}  IoU {e.HeldOut.IoU:F3}  " +
-            $"(all-background Dice {baselineDice:F3})  {e.Seconds:F1} s, {e.ImagesPerSecond:F0} img/s");
+            $"epoch {e.Epoch}: train loss {e.TrainLoss:F4}  held-out Dice {e.HeldOut.Dice:F3}  IoU {e.HeldOut.IoU:F3}  (all-background Dice {baselineDice:F3})  {e.Seconds:F1} s, {e.ImagesPerSecond:F0} img/s");
         if (Interactive)
         {
             AnsiConsole.MarkupLine($"[green]{Markup.Escape(text)}[/]");
