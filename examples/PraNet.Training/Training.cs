@@ -1,0 +1,308 @@
+// The training loop: PraNet's recipe in miniature. Per batch and per scale rate (0.75, 1, 1.25): rescale images
+// and masks bilinearly to a multiple of 16, run the network, sum the structure loss over its side outputs (deep
+// supervision), back-propagate, clip gradients, Adam step. After every epoch: Dice and IoU of the finest map
+// (σ > 0.5) on the held-out split.
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace PraNet.Training;
+
+/// <summary>
+/// Settings of a training run. The defaults are the demo's default run, sized from one measured run (--quick: 64 images,
+/// 48 px, 3 scales, 2 epochs, float64: 122 s on a loaded 2-core machine); the default itself is not yet timed.
+/// </summary>
+public sealed record TrainingOptions
+{
+    /// <summary>Passes over the training split.</summary>
+    public int Epochs { get; init; } = 3;
+
+    /// <summary>Side length of the square images in pixels (a multiple of 16).</summary>
+    public int ImageSize { get; init; } = 48;
+
+    /// <summary>Images per batch.</summary>
+    public int BatchSize { get; init; } = 16;
+
+    /// <summary>Size of the training split.</summary>
+    public int TrainSize { get; init; } = 96;
+
+    /// <summary>Size of the held-out split.</summary>
+    public int HeldOutSize { get; init; } = 48;
+
+    /// <summary>Which implementation of the structure loss to train with.</summary>
+    public LossKind Loss { get; init; } = LossKind.Generated;
+
+    /// <summary>Seed of the data, the weight initialisation and the shuffling.</summary>
+    public int Seed { get; init; } = 42;
+
+    /// <summary>Adam's learning rate.</summary>
+    public double LearningRate { get; init; } = 3e-3;
+
+    /// <summary>PraNet's multi-scale training rates; each batch is trained once at every rate.</summary>
+    public IReadOnlyList<double> ScaleRates { get; init; } = [0.75, 1.0, 1.25];
+
+    /// <summary>Gradient-norm clip (PraNet clips gradients too).</summary>
+    public double GradientClip { get; init; } = 0.5;
+
+    /// <summary>
+    /// Floating-point type of the network, the data and the loss: <see cref="ScalarType.Float64"/> by default, because
+    /// on the development machine (AMD EPYC, libtorch 2.7 CPU from TorchSharp-cpu 0.107) the float32 convolution
+    /// backward sporadically returned NaN or wrong input gradients, while float64 was always right. Pass
+    /// <see cref="ScalarType.Float32"/> to train in single precision where that libtorch works.
+    /// </summary>
+    public ScalarType DType { get; init; } = ScalarType.Float64;
+
+    /// <summary>TorchSharp intra-op threads; 0 keeps TorchSharp's default.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Checks the options and throws <see cref="ArgumentException"/> on a bad value.</summary>
+    public void Validate()
+    {
+        if (Epochs < 1) throw new ArgumentException("Epochs must be at least 1.", nameof(Epochs));
+        if (ImageSize < 16 || ImageSize % 16 != 0) throw new ArgumentException("The image size must be a positive multiple of 16.", nameof(ImageSize));
+        if (BatchSize < 1) throw new ArgumentException("The batch size must be at least 1.", nameof(BatchSize));
+        if (TrainSize < BatchSize) throw new ArgumentException("The training split must hold at least one batch.", nameof(TrainSize));
+        if (HeldOutSize < 1) throw new ArgumentException("The held-out split must not be empty.", nameof(HeldOutSize));
+        if (ScaleRates.Count == 0) throw new ArgumentException("At least one scale rate is needed.", nameof(ScaleRates));
+        if (DType is not (ScalarType.Float32 or ScalarType.Float64)) throw new ArgumentException("The dtype must be float32 or float64.", nameof(DType));
+        if (LearningRate <= 0) throw new ArgumentException("The learning rate must be positive.", nameof(LearningRate));
+    }
+}
+
+/// <summary>One optimisation step (one batch at one scale rate).</summary>
+/// <param name="Epoch">1-based epoch.</param>
+/// <param name="Step">1-based step within the epoch.</param>
+/// <param name="Steps">Steps per epoch.</param>
+/// <param name="Loss">The deep-supervision loss of this step.</param>
+/// <param name="ImageSize">The side length the batch was rescaled to.</param>
+/// <param name="ImagesPerSecond">Training throughput of the epoch so far (images through forward and backward per second).</param>
+public sealed record StepInfo(int Epoch, int Step, int Steps, double Loss, int ImageSize, double ImagesPerSecond);
+
+/// <summary>Held-out segmentation quality.</summary>
+/// <param name="Dice">Mean over images of the Dice coefficient of σ(pred) &gt; 0.5 with the mask (1 when both are empty).</param>
+/// <param name="IoU">Mean over images of the intersection over union (1 when both are empty).</param>
+public sealed record Evaluation(double Dice, double IoU);
+
+/// <summary>The summary of one epoch.</summary>
+/// <param name="Epoch">1-based epoch.</param>
+/// <param name="TrainLoss">Mean deep-supervision loss over the epoch's steps.</param>
+/// <param name="HeldOut">Held-out Dice and IoU after the epoch.</param>
+/// <param name="Seconds">Wall time of the epoch's training steps.</param>
+/// <param name="ImagesPerSecond">Training throughput of the epoch.</param>
+public sealed record EpochSummary(int Epoch, double TrainLoss, Evaluation HeldOut, double Seconds, double ImagesPerSecond);
+
+/// <summary>The outcome of <see cref="Trainer.Run"/>.</summary>
+/// <param name="Initial">Held-out quality of the untrained network.</param>
+/// <param name="BaselineDice">Dice of the trivial all-background prediction on the held-out split.</param>
+/// <param name="Epochs">One summary per epoch.</param>
+/// <param name="StepLosses">The loss of every step, in order.</param>
+public sealed record TrainingResult(Evaluation Initial, double BaselineDice, IReadOnlyList<EpochSummary> Epochs, IReadOnlyList<double> StepLosses)
+{
+    /// <summary>The last epoch's held-out quality.</summary>
+    public Evaluation Final => Epochs[^1].HeldOut;
+}
+
+/// <summary>
+/// Trains a <see cref="MiniPraNet"/> on the synthetic polyp data. Use <see cref="Run"/> for a whole run, or drive it
+/// epoch by epoch with <see cref="TrainEpoch"/> and <see cref="Evaluate"/> (as the console program does, to draw a
+/// progress bar per epoch).
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    private readonly TrainingOptions _options;
+    private readonly MiniPraNet _model;
+    private readonly optim.Optimizer _optimizer;
+    private readonly ILossFunction _loss;
+    private readonly Random _shuffle;
+    private readonly List<double> _stepLosses = [];
+
+    /// <summary>Generates the data and builds the network, optimiser and loss.</summary>
+    public Trainer(TrainingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        if (options.Threads > 0)
+        {
+            torch.set_num_threads(options.Threads);
+        }
+
+        torch.manual_seed(options.Seed);
+        Train = PolypDataset.Generate(options.TrainSize, options.ImageSize, options.Seed);
+        HeldOut = PolypDataset.Generate(options.HeldOutSize, options.ImageSize, options.Seed, firstIndex: 1_000_000);
+        _model = new MiniPraNet();
+        _model.to(options.DType);
+        _optimizer = optim.Adam(_model.parameters(), lr: options.LearningRate);
+        _loss = ILossFunction.Create(options.Loss);
+        _shuffle = new Random(options.Seed);
+    }
+
+    /// <summary>The training split.</summary>
+    public PolypDataset Train { get; }
+
+    /// <summary>The held-out split.</summary>
+    public PolypDataset HeldOut { get; }
+
+    /// <summary>The loss implementation in use.</summary>
+    public ILossFunction Loss => _loss;
+
+    /// <summary>The loss of every step so far.</summary>
+    public IReadOnlyList<double> StepLosses => _stepLosses;
+
+    /// <summary>Optimisation steps per epoch: batches × scale rates.</summary>
+    public int StepsPerEpoch => (_options.TrainSize / _options.BatchSize) * _options.ScaleRates.Count;
+
+    /// <summary>
+    /// Dice of predicting "no polyp" everywhere: 1 on the images without a polyp, 0 on the others, so the
+    /// fraction of empty masks in the held-out split.
+    /// </summary>
+    public double BaselineDice => HeldOut.EmptyFraction;
+
+    /// <summary>Trains one epoch (the last partial batch is dropped) and returns its summary; calls <paramref name="onStep"/> after every step.</summary>
+    public EpochSummary TrainEpoch(int epoch, Action<StepInfo>? onStep = null)
+    {
+        _model.train();
+        int[] order = new int[_options.TrainSize];
+        for (int i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+
+        _shuffle.Shuffle(order);
+        int batches = _options.TrainSize / _options.BatchSize;
+        int steps = StepsPerEpoch, step = 0;
+        double lossSum = 0;
+        long images = 0;
+        var clock = Stopwatch.StartNew();
+        for (int batch = 0; batch < batches; batch++)
+        {
+            ReadOnlySpan<int> indices = order.AsSpan(batch * _options.BatchSize, _options.BatchSize);
+            foreach (double rate in _options.ScaleRates)
+            {
+                using var scope = torch.NewDisposeScope();
+                Tensor x = Train.ImageBatch(indices).to(_options.DType);
+                Tensor y = Train.MaskBatch(indices).to(_options.DType);
+                int size = MiniPraNet.ScaledSize(_options.ImageSize, rate, 16);
+                if (size != _options.ImageSize)
+                {
+                    x = F.interpolate(x, size: [size, size], mode: InterpolationMode.Bilinear, align_corners: true);
+                    y = F.interpolate(y, size: [size, size], mode: InterpolationMode.Bilinear, align_corners: true);
+                }
+
+                _optimizer.zero_grad();
+                Tensor[] preds = _model.forward(x);
+                Tensor loss = _loss.Compute(preds, y);
+                loss.backward();
+                double norm = nn.utils.clip_grad_norm_(_model.parameters(), _options.GradientClip);
+                _optimizer.step();
+
+                double value = loss.to(ScalarType.Float64).item<double>();
+                if (!double.IsFinite(value))
+                {
+                    throw new InvalidOperationException($"The loss became {value} at epoch {epoch}, step {step + 1}.");
+                }
+
+                _stepLosses.Add(value);
+                lossSum += value;
+                images += indices.Length;
+                step++;
+                onStep?.Invoke(new StepInfo(epoch, step, steps, value, size, images / clock.Elapsed.TotalSeconds));
+            }
+        }
+
+        clock.Stop();
+        Evaluation heldOut = Evaluate();
+        return new EpochSummary(epoch, lossSum / steps, heldOut, clock.Elapsed.TotalSeconds, images / clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Dice and IoU of the finest side output on the held-out split.</summary>
+    public Evaluation Evaluate()
+    {
+        float[] probabilities = PredictHeldOut();
+        int plane = HeldOut.Size * HeldOut.Size;
+        double dice = 0, iou = 0;
+        for (int i = 0; i < HeldOut.Count; i++)
+        {
+            ReadOnlySpan<float> p = probabilities.AsSpan(i * plane, plane);
+            ReadOnlySpan<float> m = HeldOut.Masks.AsSpan(i * plane, plane);
+            (double d, double j) = Overlap(p, m);
+            dice += d;
+            iou += j;
+        }
+
+        return new Evaluation(dice / HeldOut.Count, iou / HeldOut.Count);
+    }
+
+    /// <summary>σ of the finest side output for every held-out image, N×S×S.</summary>
+    public float[] PredictHeldOut()
+    {
+        _model.eval();
+        int plane = HeldOut.Size * HeldOut.Size;
+        var result = new float[HeldOut.Count * plane];
+        using var noGrad = torch.no_grad();
+        for (int start = 0; start < HeldOut.Count; start += _options.BatchSize)
+        {
+            using var scope = torch.NewDisposeScope();
+            int count = Math.Min(_options.BatchSize, HeldOut.Count - start);
+            int[] indices = new int[count];
+            for (int i = 0; i < count; i++)
+            {
+                indices[i] = start + i;
+            }
+
+            Tensor[] preds = _model.forward(HeldOut.ImageBatch(indices).to(_options.DType));
+            Tensor probability = torch.sigmoid(preds[^1]).to(ScalarType.Float32).contiguous();
+            probability.data<float>().CopyTo(result, start * plane);
+        }
+
+        return result;
+    }
+
+    /// <summary>Dice and IoU of <paramref name="probability"/> &gt; 0.5 against the binary <paramref name="mask"/>; 1 when both are empty.</summary>
+    public static (double Dice, double IoU) Overlap(ReadOnlySpan<float> probability, ReadOnlySpan<float> mask)
+    {
+        long intersection = 0, predicted = 0, actual = 0;
+        for (int i = 0; i < probability.Length; i++)
+        {
+            bool p = probability[i] > 0.5f, m = mask[i] > 0.5f;
+            predicted += p ? 1 : 0;
+            actual += m ? 1 : 0;
+            intersection += p && m ? 1 : 0;
+        }
+
+        if (predicted + actual == 0)
+        {
+            return (1, 1);
+        }
+
+        double dice = 2.0 * intersection / (predicted + actual);
+        double iou = (double)intersection / (predicted + actual - intersection);
+        return (dice, iou);
+    }
+
+    /// <summary>Runs a whole training: evaluates the untrained network, then trains and evaluates every epoch.</summary>
+    public static TrainingResult Run(TrainingOptions options, Action<StepInfo>? onStep = null, Action<EpochSummary>? onEpoch = null)
+    {
+        using var trainer = new Trainer(options);
+        Evaluation initial = trainer.Evaluate();
+        var epochs = new List<EpochSummary>();
+        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        {
+            EpochSummary summary = trainer.TrainEpoch(epoch, onStep);
+            epochs.Add(summary);
+            onEpoch?.Invoke(summary);
+        }
+
+        return new TrainingResult(initial, trainer.BaselineDice, epochs, [.. trainer.StepLosses]);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        _model.Dispose();
+    }
+}
