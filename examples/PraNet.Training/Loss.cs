@@ -84,73 +84,10 @@ public sealed class GeneratedLoss : ILossFunction
     /// <inheritdoc/>
     public Tensor Compute(IReadOnlyList<Tensor> preds, Tensor mask)
     {
-#if LOSSDSL_TORCHSHARP_BACKEND
         // The generator's TorchSharp entry point: autograd-aware, target-only work (the weight map) done once.
         return StructureLoss.Compute(preds, mask);
-#else
-        // Until the generator's TorchSharp backend is available, bridge its CPU backend into autograd here.
-        ArgumentNullException.ThrowIfNull(preds);
-        if (preds.Count == 0)
-        {
-            throw new ArgumentException("At least one prediction is needed.", nameof(preds));
-        }
-
-        Tensor total = CpuStructureLossFunction.apply(preds[0], new MaskArgument(mask));
-        for (int i = 1; i < preds.Count; i++)
-        {
-            total = total + CpuStructureLossFunction.apply(preds[i], new MaskArgument(mask));
-        }
-
-        return total;
-#endif
     }
 }
-
-#if !LOSSDSL_TORCHSHARP_BACKEND
-/// <summary>Carries the mask into <see cref="CpuStructureLossFunction"/> without making it an autograd input.</summary>
-internal sealed record MaskArgument(Tensor Mask);
-
-/// <summary>
-/// A TorchSharp autograd function over the generated CPU backend <c>StructureLoss.Cpu.Compute</c>: the forward
-/// pass computes the loss and d loss / d pred in one fused call and saves the gradient; the backward pass scales
-/// it by the upstream gradient. Temporary: the generator's TorchSharp backend replaces it.
-/// </summary>
-internal sealed class CpuStructureLossFunction : torch.autograd.SingleTensorFunction<CpuStructureLossFunction>
-{
-    public override string Name => "StructureLossCpu";
-
-    public override Tensor forward(torch.autograd.AutogradContext ctx, params object[] vars)
-    {
-        var pred = (Tensor)vars[0];
-        var mask = ((MaskArgument)vars[1]).Mask;
-        LossShape shape = TensorBridge.ValidatePair(pred, mask, "pred", "mask");
-        if (pred.device_type != DeviceType.CPU)
-        {
-            throw new ArgumentException("The CPU bridge needs CPU tensors.", nameof(vars));
-        }
-
-        Tensor p = TensorBridge.Contiguous(pred);
-        Tensor m = TensorBridge.Contiguous(mask);
-        Tensor grad = torch.empty_like(p);
-        Tensor loss = pred.dtype == ScalarType.Float32
-            ? torch.tensor(StructureLoss.Cpu.Compute(
-                TensorBridge.AsReadOnlySpan<float>(p), TensorBridge.AsReadOnlySpan<float>(m), TensorBridge.AsSpan<float>(grad), shape))
-            : torch.tensor(StructureLoss.Cpu.Compute(
-                TensorBridge.AsReadOnlySpan<double>(p), TensorBridge.AsReadOnlySpan<double>(m), TensorBridge.AsSpan<double>(grad), shape));
-        GC.KeepAlive(p);
-        GC.KeepAlive(m);
-        ctx.save_for_backward([grad]);
-        return loss;
-    }
-
-    public override List<Tensor> backward(torch.autograd.AutogradContext ctx, Tensor grad_output)
-    {
-        Tensor grad = ctx.get_saved_variables()[0];
-        // One gradient per argument of apply(); the mask argument gets none.
-        return [grad * grad_output, null!];
-    }
-}
-#endif
 
 /// <summary>
 /// Eager TorchSharp translation of the structure loss (PraNet's <c>train.py</c>, with the per-pixel weighted BCE

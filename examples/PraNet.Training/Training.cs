@@ -12,25 +12,26 @@ using F = TorchSharp.torch.nn.functional;
 namespace PraNet.Training;
 
 /// <summary>
-/// Settings of a training run. The defaults are the demo's default run, sized from one measured run (--quick: 64 images,
-/// 48 px, 3 scales, 2 epochs, float64: 122 s on a loaded 2-core machine); the default itself is not yet timed.
+/// Settings of a training run. The defaults are the demo's default run: 128 training images at 64 px, three scales,
+/// five epochs in float32 — 91 s on the 2-core development machine with other work running, held-out Dice 0.70 against
+/// 0.19 for predicting all background.
 /// </summary>
 public sealed record TrainingOptions
 {
     /// <summary>Passes over the training split.</summary>
-    public int Epochs { get; init; } = 3;
+    public int Epochs { get; init; } = 5;
 
     /// <summary>Side length of the square images in pixels (a multiple of 16).</summary>
-    public int ImageSize { get; init; } = 48;
+    public int ImageSize { get; init; } = 64;
 
     /// <summary>Images per batch.</summary>
     public int BatchSize { get; init; } = 16;
 
     /// <summary>Size of the training split.</summary>
-    public int TrainSize { get; init; } = 96;
+    public int TrainSize { get; init; } = 128;
 
     /// <summary>Size of the held-out split.</summary>
-    public int HeldOutSize { get; init; } = 48;
+    public int HeldOutSize { get; init; } = 64;
 
     /// <summary>Which implementation of the structure loss to train with.</summary>
     public LossKind Loss { get; init; } = LossKind.Generated;
@@ -48,12 +49,10 @@ public sealed record TrainingOptions
     public double GradientClip { get; init; } = 0.5;
 
     /// <summary>
-    /// Floating-point type of the network, the data and the loss: <see cref="ScalarType.Float64"/> by default, because
-    /// on the development machine (AMD EPYC, libtorch 2.7 CPU from TorchSharp-cpu 0.107) the float32 convolution
-    /// backward sporadically returned NaN or wrong input gradients, while float64 was always right. Pass
-    /// <see cref="ScalarType.Float32"/> to train in single precision where that libtorch works.
+    /// Floating-point type of the network, the data and the loss. Float32 by default; see
+    /// <c>NativeEnvironment.UseSafeConvolutionKernels</c> for the libtorch convolution issue the demo works around.
     /// </summary>
-    public ScalarType DType { get; init; } = ScalarType.Float64;
+    public ScalarType DType { get; init; } = ScalarType.Float32;
 
     /// <summary>TorchSharp intra-op threads; 0 keeps TorchSharp's default.</summary>
     public int Threads { get; init; }
