@@ -121,6 +121,35 @@ public class InputNameHygieneTests
         Assert.True(problems.Count == 0, string.Join("\n", problems.Take(40)));
     }
 
+    [Fact]
+    public void NestedLossClassQualifiesItsNestedTypes()
+    {
+        // The qualified references name the containing types too: a loss nested in a class (no namespace), inputs named like
+        // the generated nested types.
+        const string source = """
+            using LossDsl;
+            using static LossDsl.Dsl;
+
+            public static partial class Outer
+            {
+                internal static partial class Inner
+                {
+                    [Loss]
+                    public static partial class L
+                    {
+                        [Term] static Plane A(Logits Cpu, Target Reference) => WeightedMean(BceWithLogits(Cpu, Reference), 1 + Abs(AvgPool(Reference, 3) - Reference));
+                    }
+                }
+            }
+            """;
+        var run = GeneratorHarness.RunWithBackends(source);
+        Assert.Null(run.Exception);
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Equal(4, run.Sources.Length);
+        Assert.Contains("global::Outer.Inner.L.Cpu.Float32.Run(", run.Source(".Cpu.g.cs"), System.StringComparison.Ordinal);
+        Assert.Empty(run.CompilationProblems);
+    }
+
     private static string NameOf(string path, string[] names)
     {
         int at = path.IndexOf("Hygiene.N", System.StringComparison.Ordinal);
