@@ -179,6 +179,19 @@ public class DiagnosticTests
         var d = Single("LD0017", $"[Loss(Backends = Backends.TorchSharp)] public static partial class [|L|] {{ {Term} }}", "asks for the TorchSharp backend, but the project does not reference LossDsl.TorchSharp", expectSources: true);
     }
 
+    [Theory]
+    [InlineData("Target [|shape|]", "shape")]
+    [InlineData("Target [|planeLosses|]", "planeLosses")]
+    [InlineData("Target [|__mask|]", "__mask")]
+    [InlineData("Target [|predGrad|]", "predGrad")]
+    [InlineData("Target [|preds|]", "preds")]
+    public void LD0019_ReservedInputName(string parameter, string name) =>
+        Single("LD0019", $"[Loss] public static partial class L {{ [Term] static Plane T(Logits pred, {parameter}) => Mean(BceWithLogits(pred, pred)); }}", $"The input name '{name}' is used by the generated API");
+
+    [Fact]
+    public void LD0019_ListNameAfterFinalS() =>
+        Single("LD0019", "[Loss] public static partial class L { [Term] static Plane T(Logits logits, Target [|logitsList|]) => Mean(BceWithLogits(logits, logitsList)); }", "'logitsList'");
+
     [Fact]
     public void LD0020_TooManyIlgpuKernelParameters()
     {

@@ -39,7 +39,7 @@ internal static class CpuEmitter
         });
     }
 
-    internal static string GradName(InputSpec input) => input.Name + "Grad";
+    internal static string GradName(InputSpec input) => Shell.GradName(input.Name);
 
     private static string CpuDoc(ScheduleSpec s)
     {
@@ -60,7 +60,9 @@ internal static class CpuEmitter
         string grads = string.Join(", ", spec.Inputs.Where(i => i.Role == InputRole.Logits).Select(i => $"global::System.Span<{t}> @{GradName(i)}"));
         string insArgs = string.Join(", ", spec.Inputs.Select(i => "@" + i.Name));
         string gradArgs = string.Join(", ", spec.Inputs.Where(i => i.Role == InputRole.Logits).Select(i => "@" + GradName(i)));
-        string kernel = t == "float" ? "Float32" : "Float64";
+        // The entry points are the only methods whose parameters carry the inputs' names: they refer to the kernel class by its
+        // qualified name (an input may be called Float32 or Cpu) and use no locals of their own.
+        string kernel = Shell.Qualified(spec) + ".Cpu." + (t == "float" ? "Float32" : "Float64");
         string reduced = spec.Reduction switch
         {
             ReductionKind.Mean => "the mean over the N×C planes of the per-plane loss",
@@ -104,11 +106,11 @@ internal static class CpuEmitter
         w.Line($"    ({t}){kernel}.Run({insArgs}, {gradArgs}, planeLosses, default, shape);");
         w.Line();
 
-        w.Doc("summary", "As the overload with <c>planeLosses</c>; when <paramref name=\"reuseTargetWork\"/> is true and the previous call of this\n" +
+        w.Doc("summary", "As the overload with <c>planeLosses</c>; when <paramref name=\"__reuseTargetWork\"/> is true and the previous call of this\n" +
             "element type's kernel on this thread had the same shape, the target-only pre-pass (stencils) is skipped and its buffers reused.\n" +
             "The caller guarantees that the targets hold the same values as in that call (deep supervision: several predictions, one target).");
-        w.Line($"internal static {t} Compute({ins}, {grads}, global::System.Span<{t}> planeLosses, global::LossDsl.LossShape shape, bool reuseTargetWork) =>");
-        w.Line($"    ({t}){kernel}.Run({insArgs}, {gradArgs}, planeLosses, default, shape, reuseTargetWork);");
+        w.Line($"internal static {t} Compute({ins}, {grads}, global::System.Span<{t}> planeLosses, global::LossDsl.LossShape shape, bool __reuseTargetWork) =>");
+        w.Line($"    ({t}){kernel}.Run({insArgs}, {gradArgs}, planeLosses, default, shape, __reuseTargetWork);");
         w.Line();
 
         w.Doc("summary", "Writes the gradient of Σ_p planeSeeds[p] · loss_p (the backward of the per-plane losses for an upstream gradient per plane).");
@@ -125,7 +127,7 @@ internal static class CpuEmitter
 
         w.Line("/// <param name=\"shape\">The NCHW shape.</param>");
         w.Open($"public static void Backward({ins}, global::System.ReadOnlySpan<{t}> planeSeeds, {grads}, global::LossDsl.LossShape shape)");
-        w.Line($"if (planeSeeds.Length != shape.Planes) throw new global::System.ArgumentException($\"Expected {{shape.Planes}} plane seeds for shape {{shape}}; got {{planeSeeds.Length}}.\", nameof(planeSeeds));");
+        w.Line($"if (planeSeeds.Length != shape.Planes) throw new global::System.ArgumentException($\"Expected {{shape.Planes}} plane seeds for shape {{shape}}; got {{planeSeeds.Length}}.\", \"planeSeeds\");");
         w.Line($"{kernel}.Run({insArgs}, {gradArgs}, default, planeSeeds, shape);");
         w.Close();
         w.Line();
@@ -249,26 +251,27 @@ internal static class CpuEmitter
         private void EmitRun()
         {
             var w = _w;
-            string ins = string.Join(", ", _inputs.Select(i => $"global::System.ReadOnlySpan<{_t}> {i.Name}"));
-            string grads = string.Join(", ", _logits.Select(i => $"global::System.Span<{_t}> {GradName(_inputs[i])}"));
+            // The inputs' names appear only in messages: the parameters are in0…, grad0… (an input may be called k or p0).
+            string ins = string.Join(", ", _inputs.Select((_, i) => $"global::System.ReadOnlySpan<{_t}> in{i}"));
+            string grads = string.Join(", ", _logits.Select(i => $"global::System.Span<{_t}> grad{i}"));
             w.Line($"    public static double Run({ins}, {grads}, global::System.Span<{_t}> planeLosses, global::System.ReadOnlySpan<{_t}> planeSeeds, global::LossDsl.LossShape shape, bool reuseTargetWork = false)");
             w.Line("    {");
             w.Line("        shape.Validate(nameof(shape));");
-            foreach (var i in _inputs)
+            for (int i = 0; i < _inputs.Count; i++)
             {
-                w.Line($"        if ({i.Name}.Length != shape.Length) throw new global::System.ArgumentException($\"Expected {{shape.Length}} values for shape {{shape}}; got {{{i.Name}.Length}}.\", \"{i.Name}\");");
+                w.Line($"        if (in{i}.Length != shape.Length) throw new global::System.ArgumentException($\"Expected {{shape.Length}} values for shape {{shape}}; got {{in{i}.Length}}.\", \"{_inputs[i].Name}\");");
             }
 
             foreach (int i in _logits)
             {
-                string g = GradName(_inputs[i]);
-                w.Line($"        if (!{g}.IsEmpty && {g}.Length != shape.Length) throw new global::System.ArgumentException($\"Expected {{shape.Length}} gradient values for shape {{shape}} (or an empty span); got {{{g}.Length}}.\", \"{g}\");");
+                string g = "grad" + i;
+                w.Line($"        if (!{g}.IsEmpty && {g}.Length != shape.Length) throw new global::System.ArgumentException($\"Expected {{shape.Length}} gradient values for shape {{shape}} (or an empty span); got {{{g}.Length}}.\", \"{GradName(_inputs[i])}\");");
             }
 
             w.Line("        if (!planeLosses.IsEmpty && planeLosses.Length != shape.Planes) throw new global::System.ArgumentException($\"Expected {shape.Planes} plane losses for shape {shape}; got {planeLosses.Length}.\", nameof(planeLosses));");
             w.Line($"        var k = s_cached ?? new {_cls}();");
             w.Line("        s_cached = null;");
-            string fixes = string.Join(", ", _inputs.Select((i, n) => $"p{n} = {i.Name}").Concat(_logits.Select(n => $"g{n} = {GradName(_inputs[n])}")));
+            string fixes = string.Join(", ", _inputs.Select((_, n) => $"p{n} = in{n}").Concat(_logits.Select(n => $"g{n} = grad{n}")));
             w.Line($"        fixed ({_t}* {fixes})");
             w.Line("        {");
             w.Line("            try");

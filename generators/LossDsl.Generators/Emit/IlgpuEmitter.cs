@@ -119,7 +119,9 @@ internal static class IlgpuEmitter
             _hasBox = s.Stencils.Any(st => st.Kind == Op.AvgPool);
             _hasExtremum = s.Stencils.Any(st => st.Kind != Op.AvgPool);
 
-            var ins = _inputs.Select(i => (AV, "@" + i.Name)).ToList();
+            // Kernels and Run call the inputs in0, in1, … and their gradients grad0, …: only the public entry points have
+            // parameters named after the inputs (an input may be called like any kernel parameter or local: w, h, batch, …).
+            var ins = _inputs.Select((_, i) => (AV, "in" + CodeWriter.Int(i))).ToList();
             var stencilParam = s.Stencils.Count > 0 ? new List<(string, string)> { (AV, "stencils") } : new List<(string, string)>();
             foreach (var st in s.Stencils.Where(st => !IsInput(st.Source)))
             {
@@ -143,7 +145,7 @@ internal static class IlgpuEmitter
             if (_logits.Count > 0 && s.Gradients.Count > 0)
             {
                 _backward = new Kernel("Backward", false, ins.Concat(stencilParam).Concat(new[] { (AVD, "planeValues"), (AVD, "batch") })
-                    .Concat(_logits.Select(i => (AV, "@" + GradName(i)))).Concat(new[] { ("int", "gradMask"), ("int", "hw"), ("int", "length") }).ToList(), "Backward");
+                    .Concat(_logits.Select(i => (AV, "grad" + CodeWriter.Int(i)))).Concat(new[] { ("int", "gradMask"), ("int", "hw"), ("int", "length") }).ToList(), "Backward");
                 _kernels.Add(_backward);
             }
 
@@ -277,6 +279,16 @@ internal static class IlgpuEmitter
 
         private string GradArgs => string.Join(", ", _logits.Select(i => "@" + GradName(i)));
 
+        private static string In(int i) => "in" + CodeWriter.Int(i);
+
+        private static string Grad(int i) => "grad" + CodeWriter.Int(i);
+
+        private string RunIns => string.Join(", ", _inputs.Select((_, i) => $"{AV} {In(i)}"));
+
+        private string RunGrads => string.Join(", ", _logits.Select(i => $"{AV} {Grad(i)}"));
+
+        private string RunInArgs => string.Join(", ", _inputs.Select((_, i) => In(i)));
+
         private string Reduced => _s.Spec.Reduction switch
         {
             ReductionKind.Mean => "the mean over the N×C planes of the per-plane loss",
@@ -310,14 +322,15 @@ internal static class IlgpuEmitter
             w.Line("/// <returns>The loss.</returns>");
             w.Line("/// <exception cref=\"global::System.ArgumentException\">A view's length does not match <paramref name=\"shape\"/>, or a view belongs to another accelerator.</exception>");
             w.Line("/// <exception cref=\"global::System.ObjectDisposedException\">This instance was disposed.</exception>");
+            // The entry points' parameters are named after the inputs: members through this., locals start with __.
             w.Open($"public float Compute({Ins(AV)}{sep}{Grads(AV)}, global::LossDsl.LossShape shape)");
-            w.Line($"{Bridge}.ThrowIfDisposed(_disposed, this);");
-            w.Line($"var loss = {Bridge}.Ensure(_accelerator, ref _lossBuffer, 1);");
-            w.Line($"Run({InArgs}{sep}{GradArgs}, loss, default, default, shape);");
-            w.Line("float result = 0;");
-            w.Line("global::ILGPU.Runtime.ArrayViewExtensions.CopyToCPU(loss, _accelerator.DefaultStream, ref result, 1);");
-            w.Line("_accelerator.DefaultStream.Synchronize();");
-            w.Line("return result;");
+            w.Line($"{Bridge}.ThrowIfDisposed(this._disposed, this);");
+            w.Line($"{AV} __loss = {Bridge}.Ensure(this._accelerator, ref this._lossBuffer, 1);");
+            w.Line($"this.Run({InArgs}{sep}{GradArgs}, __loss, default, default, shape);");
+            w.Line("float __result = 0;");
+            w.Line("global::ILGPU.Runtime.ArrayViewExtensions.CopyToCPU(__loss, this._accelerator.DefaultStream, ref __result, 1);");
+            w.Line("this._accelerator.DefaultStream.Synchronize();");
+            w.Line("return __result;");
             w.Close();
             w.Line();
 
@@ -327,7 +340,7 @@ internal static class IlgpuEmitter
             w.Line("/// <param name=\"lossOut\">Receives the loss (one element).</param>");
             w.Line("/// <param name=\"shape\">The NCHW shape.</param>");
             w.Line($"public void Compute({Ins(AV)}{sep}{Grads(AV)}, {AV} lossOut, global::LossDsl.LossShape shape) =>");
-            w.Line($"    Compute({InArgs}{sep}{GradArgs}, lossOut, default, shape);");
+            w.Line($"    this.Compute({InArgs}{sep}{GradArgs}, lossOut, default, shape);");
             w.Line();
 
             w.Doc("summary", "Computes the loss into <paramref name=\"lossOut\"/> and each plane's loss into <paramref name=\"planeLosses\"/> on the device and, where a gradient view is not empty, the gradient.");
@@ -337,11 +350,11 @@ internal static class IlgpuEmitter
             w.Line("/// <param name=\"planeLosses\">Receives the N·C per-plane losses, or an empty view.</param>");
             w.Line("/// <param name=\"shape\">The NCHW shape.</param>");
             w.Open($"public void Compute({Ins(AV)}{sep}{Grads(AV)}, {AV} lossOut, {AV} planeLosses, global::LossDsl.LossShape shape)");
-            w.Line($"{Bridge}.ThrowIfDisposed(_disposed, this);");
-            w.Line($"{Bridge}.CheckView(_accelerator, lossOut, 1, nameof(lossOut));");
-            w.Line("shape.Validate(nameof(shape));");
-            w.Line($"{Bridge}.CheckView(_accelerator, planeLosses, shape.Planes, nameof(planeLosses), allowEmpty: true);");
-            w.Line($"Run({InArgs}{sep}{GradArgs}, lossOut, planeLosses, default, shape);");
+            w.Line($"{Bridge}.ThrowIfDisposed(this._disposed, this);");
+            w.Line($"{Bridge}.CheckView(this._accelerator, lossOut, 1, \"lossOut\");");
+            w.Line("shape.Validate(\"shape\");");
+            w.Line($"{Bridge}.CheckView(this._accelerator, planeLosses, shape.Planes, \"planeLosses\", allowEmpty: true);");
+            w.Line($"this.Run({InArgs}{sep}{GradArgs}, lossOut, planeLosses, default, shape);");
             w.Close();
             w.Line();
 
@@ -353,10 +366,10 @@ internal static class IlgpuEmitter
                 DocGrads(w, "the gradient:");
                 w.Line("/// <param name=\"shape\">The NCHW shape.</param>");
                 w.Open($"public void Backward({Ins(AV)}, {AV} planeSeeds, {Grads(AV)}, global::LossDsl.LossShape shape)");
-                w.Line($"{Bridge}.ThrowIfDisposed(_disposed, this);");
-                w.Line("shape.Validate(nameof(shape));");
-                w.Line($"{Bridge}.CheckView(_accelerator, planeSeeds, shape.Planes, nameof(planeSeeds));");
-                w.Line($"Run({InArgs}, {GradArgs}, {Bridge}.Ensure(_accelerator, ref _lossBuffer, 1), default, planeSeeds, shape);");
+                w.Line($"{Bridge}.ThrowIfDisposed(this._disposed, this);");
+                w.Line("shape.Validate(\"shape\");");
+                w.Line($"{Bridge}.CheckView(this._accelerator, planeSeeds, shape.Planes, \"planeSeeds\");");
+                w.Line($"this.Run({InArgs}, {GradArgs}, {Bridge}.Ensure(this._accelerator, ref this._lossBuffer, 1), default, planeSeeds, shape);");
                 w.Close();
                 w.Line();
             }
@@ -365,17 +378,17 @@ internal static class IlgpuEmitter
         private void EmitRun(CodeWriter w)
         {
             string sep = _logits.Count > 0 ? ", " : string.Empty;
-            w.Open($"private void Run({Ins(AV)}{sep}{Grads(AV)}, {AV} lossOut, {AV} planeLosses, {AV} planeSeeds, global::LossDsl.LossShape shape)");
+            w.Open($"private void Run({RunIns}{sep}{RunGrads}, {AV} lossOut, {AV} planeLosses, {AV} planeSeeds, global::LossDsl.LossShape shape)");
             w.Line($"{Bridge}.ThrowIfDisposed(_disposed, this);");
             w.Line("shape.Validate(nameof(shape));");
-            foreach (var i in _inputs)
+            for (int i = 0; i < _inputs.Count; i++)
             {
-                w.Line($"{Bridge}.CheckView(_accelerator, @{i.Name}, shape.Length, \"{i.Name}\");");
+                w.Line($"{Bridge}.CheckView(_accelerator, {In(i)}, shape.Length, \"{_inputs[i].Name}\");");
             }
 
             foreach (int i in _logits)
             {
-                w.Line($"bool has{i} = {Bridge}.CheckView(_accelerator, @{GradName(i)}, shape.Length, \"{GradName(i)}\", allowEmpty: true);");
+                w.Line($"bool has{i} = {Bridge}.CheckView(_accelerator, {Grad(i)}, shape.Length, \"{GradName(i)}\", allowEmpty: true);");
             }
 
             w.Line("int planes = shape.Planes, h = shape.H, w = shape.W, hw = shape.PlaneSize, length = shape.Length;");
@@ -406,11 +419,11 @@ internal static class IlgpuEmitter
                     string src;
                     if (IsInput(st.Source))
                     {
-                        src = "@" + _inputs[(int)_g[st.Source].Value].Name;
+                        src = In((int)_g[st.Source].Value);
                     }
                     else
                     {
-                        w.Line($"{_sources[st.Node].Field}(stream, length, {InArgs}{stencilArg}, work.SubView(0, length), hw, length);");
+                        w.Line($"{_sources[st.Node].Field}(stream, length, {RunInArgs}{stencilArg}, work.SubView(0, length), hw, length);");
                         src = "work.SubView(0, length)";
                     }
 
@@ -433,7 +446,7 @@ internal static class IlgpuEmitter
             w.Line("// Forward sweep: every reduction at once, per-plane sums by group reduction and atomic add.");
             w.Line("global::ILGPU.Runtime.ArrayViewExtensions.MemSetToZero(sums, stream);");
             w.Line($"int groupsPerPlane = {Bridge}.GroupsPerPlane(_accelerator, planes, hw, _groupSize);");
-            w.Line($"_forward(stream, new global::ILGPU.KernelConfig(planes * groupsPerPlane, _groupSize), {InArgs}{stencilArg}, sums, hw, length, groupsPerPlane);");
+            w.Line($"_forward(stream, new global::ILGPU.KernelConfig(planes * groupsPerPlane, _groupSize), {RunInArgs}{stencilArg}, sums, hw, length, groupsPerPlane);");
             w.Line();
             w.Line("// Epilogues: batch values, per-plane loss and adjoints, the loss and the batch adjoints.");
             if (_batchForward is not null)
@@ -448,9 +461,9 @@ internal static class IlgpuEmitter
                 w.Line();
                 w.Line("// Backward sweep: the gradient, recomputing per-pixel values.");
                 w.Open($"if ({string.Join(" || ", _logits.Select(i => $"has{i}"))})");
-                string grads = string.Join(", ", _logits.Select(i => $"has{i} ? @{GradName(i)} : dummy"));
+                string grads = string.Join(", ", _logits.Select(i => $"has{i} ? {Grad(i)} : dummy"));
                 string mask = string.Join(" | ", _logits.Select((i, bit) => $"(has{i} ? {1 << bit} : 0)"));
-                w.Line($"_backward(stream, length, {InArgs}{stencilArg}, planeValues, batch, {grads}, {mask}, hw, length);");
+                w.Line($"_backward(stream, length, {RunInArgs}{stencilArg}, planeValues, batch, {grads}, {mask}, hw, length);");
                 w.Close();
             }
 
@@ -698,7 +711,7 @@ internal static class IlgpuEmitter
             foreach (var g in _s.Gradients)
             {
                 int bit = _logits.IndexOf(g.Input);
-                w.Line($"if ((gradMask & {1 << bit}) != 0) @{GradName(g.Input)}[i] = {PixelName(g.Node)};");
+                w.Line($"if ((gradMask & {1 << bit}) != 0) {Grad(g.Input)}[i] = {PixelName(g.Node)};");
             }
 
             w.Close();
@@ -749,7 +762,7 @@ internal static class IlgpuEmitter
             string C(double v) => t == "float" ? CodeWriter.Num(v) + "f" : CodeWriter.Num(v);
             return n.Op switch
             {
-                Op.Input => $"@{_inputs[(int)n.Value].Name}[i]",
+                Op.Input => $"{In((int)n.Value)}[i]",
                 Op.AvgPool or Op.MaxPool or Op.MinPool => _stencilSlot[id] == 0 ? "stencils[i]" : $"stencils[({CodeWriter.Int(_stencilSlot[id])} * length) + i]",
                 Op.PlaneSize or Op.BatchSize => ShapeName(id),
                 Op.Neg => $"-{A(0)}",

@@ -6,8 +6,9 @@ namespace LossDsl.Generators.Emit;
 
 /// <summary>
 /// Emits <c>L.Reference</c>: the declared terms evaluated by the DSL's reference interpreter (double precision, plain
-/// loops). Slow and obviously right; every backend is tested against it. Its locals start with <c>__</c> so that no
-/// input name (the parameters are named after the declared inputs, such as <c>p</c>) can collide with them.
+/// loops). Slow and obviously right; every backend is tested against it. Its locals start with <c>__</c> and the methods
+/// it calls are fully qualified, so that no input name (the parameters are named after the declared inputs, such as <c>p</c>
+/// or <c>PlaneLosses</c>) can collide with them.
 /// </summary>
 internal static class ReferenceEmitter
 {
@@ -48,7 +49,7 @@ internal static class ReferenceEmitter
             w.Doc("summary", $"The loss reduced over planes as declared (reduction {spec.Reduction}; None reduces by sum).");
             w.Line($"public static double Compute({prms})");
             w.Line("{");
-            w.Line($"    var __loss = PlaneLosses({args});");
+            w.Line($"    var __loss = {Shell.Qualified(spec)}.Reference.PlaneLosses({args});");
             w.Line("    double __total = 0;");
             w.Line("    foreach (double __v in __loss) __total += __v;");
             w.Line(spec.Reduction == ReductionKind.Mean ? "    return __total / __loss.Length;" : "    return __total;");

@@ -46,4 +46,19 @@ internal static class Shell
     public static string Params(LossSpec spec, Func<InputSpec, string> type) => string.Join(", ", spec.Inputs.Select(i => type(i) + " @" + i.Name));
 
     public static string Id(string name) => "@" + name;
+
+    /// <summary>The name of the deep-supervision list parameter of an input (<c>pred</c> → <c>preds</c>, <c>logits</c> → <c>logitsList</c>).</summary>
+    public static string ListName(string name) => name.EndsWith("s", StringComparison.Ordinal) ? name + "List" : name + "s";
+
+    /// <summary>The name of the gradient parameter of a <c>Logits</c> input (<c>pred</c> → <c>predGrad</c>).</summary>
+    public static string GradName(string name) => name + "Grad";
+
+    /// <summary>
+    /// The loss class as a fully qualified name (<c>global::Ns.Outer.L</c>), for references from methods whose parameters are
+    /// named after the inputs: there a simple name such as <c>Cpu</c> or <c>Compute</c> would bind to an input of that name.
+    /// </summary>
+    public static string Qualified(LossSpec spec) =>
+        "global::" + (spec.Type.Namespace is null ? string.Empty : spec.Type.Namespace + ".")
+        + string.Concat(spec.Type.ContainingTypes.Select(c => c.Substring(c.LastIndexOf(' ') + 1) + "."))
+        + spec.Type.Name;
 }

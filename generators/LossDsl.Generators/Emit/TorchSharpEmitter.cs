@@ -74,19 +74,34 @@ internal static class TorchSharpEmitter
 
         private bool None => _s.Spec.Reduction == ReductionKind.None;
 
-        private string First => Shell.Id(_inputs[0].Name);
+        // Only the public entry points (Compute, TorchOps.Compute, Module.forward) have parameters named after the inputs, and
+        // they forward at once through qualified names. Every other method calls the inputs in0, in1, … (an input may be called
+        // like any of the emitter's locals or nested types: scope, call, Cpu, TorchOps, …).
+        private string First => "in0";
 
-        private static string ListName(string name) => name.EndsWith("s", System.StringComparison.Ordinal) ? name + "List" : name + "s";
+        private static string In(int i) => "in" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-        private string Params => Shell.Params(_s.Spec, _ => T);
+        private string Qualified => Shell.Qualified(_s.Spec);
 
-        private string Args => string.Join(", ", _inputs.Select(i => Shell.Id(i.Name)));
+        private static string ListName(string name) => Shell.ListName(name);
 
-        private string DeepParams => string.Join(", ", _inputs.Select((inp, i) => i == DeepInput
+        private string PublicParams => Shell.Params(_s.Spec, _ => T);
+
+        private string PublicArgs => string.Join(", ", _inputs.Select(i => Shell.Id(i.Name)));
+
+        private string PublicDeepParams => string.Join(", ", _inputs.Select((inp, i) => i == DeepInput
             ? $"global::System.Collections.Generic.IReadOnlyList<{T}> @{DeepName}"
             : $"{T} @{inp.Name}"));
 
-        private string DeepArgs => string.Join(", ", _inputs.Select((inp, i) => i == DeepInput ? "@" + DeepName : Shell.Id(inp.Name)));
+        private string PublicDeepArgs => string.Join(", ", _inputs.Select((inp, i) => i == DeepInput ? "@" + DeepName : Shell.Id(inp.Name)));
+
+        private string Params => string.Join(", ", _inputs.Select((_, i) => $"{T} {In(i)}"));
+
+        private string Args => string.Join(", ", _inputs.Select((_, i) => In(i)));
+
+        private string DeepParams => string.Join(", ", _inputs.Select((_, i) => i == DeepInput
+            ? $"global::System.Collections.Generic.IReadOnlyList<{T}> {In(i)}"
+            : $"{T} {In(i)}"));
 
         private string Result => None
             ? "the per-plane losses, an N×C tensor (Reduction.None)"
@@ -107,8 +122,8 @@ internal static class TorchSharpEmitter
             w.Line($"/// <returns>{Result}.</returns>");
             w.Line("/// <exception cref=\"global::System.ArgumentException\">An input has the wrong rank, shape, dtype or device, or a target requires grad; the exception names it.</exception>");
             w.Line(Shell.GeneratedCode);
-            w.Line($"public static {T} Compute({Params}) =>");
-            w.Line($"    TorchFunction.Run({Args}, forceTensorOps: false);");
+            w.Line($"public static {T} Compute({PublicParams}) =>");
+            w.Line($"    {Qualified}.TorchFunction.Run({PublicArgs}, forceTensorOps: false);");
             w.Line();
             if (Deep)
             {
@@ -120,8 +135,8 @@ internal static class TorchSharpEmitter
                 w.Line($"/// <returns>The sum of the side outputs' losses ({(None ? "N×C" : "0-dim")}).</returns>");
                 w.Line($"/// <exception cref=\"global::System.ArgumentException\">The list is empty, or an input fails validation (a side output is named <c>{DeepName}[i]</c>).</exception>");
                 w.Line(Shell.GeneratedCode);
-                w.Line($"public static {T} Compute({DeepParams}) =>");
-                w.Line($"    TorchFunction.RunDeep({DeepArgs}, forceTensorOps: false);");
+                w.Line($"public static {T} Compute({PublicDeepParams}) =>");
+                w.Line($"    {Qualified}.TorchFunction.RunDeep({PublicDeepArgs}, forceTensorOps: false);");
                 w.Line();
             }
         }
@@ -158,16 +173,16 @@ internal static class TorchSharpEmitter
             w.Line($"/// <summary>As <c>{_name}.Compute</c>, on the tensor-op path whatever the device.</summary>");
             ParamDocs(deep: false);
             w.Line($"/// <returns>{Result}.</returns>");
-            w.Line($"public static {T} Compute({Params}) =>");
-            w.Line($"    TorchFunction.Run({Args}, forceTensorOps: true);");
+            w.Line($"public static {T} Compute({PublicParams}) =>");
+            w.Line($"    {Qualified}.TorchFunction.Run({PublicArgs}, forceTensorOps: true);");
             w.Line();
             if (Deep)
             {
                 w.Line("/// <summary>Deep supervision on the tensor-op path: the stencils are computed once and shared by every side output.</summary>");
                 ParamDocs(deep: true);
                 w.Line("/// <returns>The sum of the side outputs' losses.</returns>");
-                w.Line($"public static {T} Compute({DeepParams}) =>");
-                w.Line($"    TorchFunction.RunDeep({DeepArgs}, forceTensorOps: true);");
+                w.Line($"public static {T} Compute({PublicDeepParams}) =>");
+                w.Line($"    {Qualified}.TorchFunction.RunDeep({PublicDeepArgs}, forceTensorOps: true);");
                 w.Line();
             }
 
@@ -194,7 +209,7 @@ internal static class TorchSharpEmitter
             w.Line("}");
             w.Line();
             w.Line("/// <inheritdoc/>");
-            w.Line($"public override {T} forward({T} @{_inputs[0].Name}, {T} @{_inputs[1].Name}) => Compute(@{_inputs[0].Name}, @{_inputs[1].Name});");
+            w.Line($"public override {T} forward({T} @{_inputs[0].Name}, {T} @{_inputs[1].Name}) => {Qualified}.Compute(@{_inputs[0].Name}, @{_inputs[1].Name});");
             w.Close();
             w.Line();
         }
@@ -401,7 +416,7 @@ internal static class TorchSharpEmitter
             return n.Op switch
             {
                 Op.Const => CodeWriter.Num(n.Value),
-                Op.Input => Shell.Id(_inputs[(int)n.Value].Name),
+                Op.Input => In((int)n.Value),
                 _ when n.Rank == Rank.Field => $"v{id}",
                 _ when n.Rank == Rank.Scalar => ShapeName(id),
                 _ => $"f{id}",
@@ -551,11 +566,11 @@ internal static class TorchSharpEmitter
         {
             var w = _w;
             w.Open($"public static {T} Run({Params}, bool forceTensorOps)");
-            Validate(i => Shell.Id(_inputs[i].Name), i => $"\"{_inputs[i].Name}\"");
+            Validate(In, i => $"\"{_inputs[i].Name}\"");
             w.Line("using var scope = global::TorchSharp.torch.NewDisposeScope();");
             w.Line($"bool tensorOps = forceTensorOps || {First}.device_type != global::TorchSharp.DeviceType.CPU;");
             w.Line("var call = new TorchCall(tensorOps, global::TorchSharp.torch.is_grad_enabled(), ReuseTargetWork: false, Stencils: null);");
-            w.Line($"return apply({ApplyArgs(i => $"{TB}.Contiguous({Shell.Id(_inputs[i].Name)})", "call")}).MoveToOuterDisposeScope();");
+            w.Line($"return apply({ApplyArgs(i => $"{TB}.Contiguous({In(i)})", "call")}).MoveToOuterDisposeScope();");
             w.Close();
             w.Line();
         }
@@ -563,29 +578,29 @@ internal static class TorchSharpEmitter
         private void EmitRunDeep()
         {
             var w = _w;
-            string list = "@" + DeepName;
+            string list = In(DeepInput);
             w.Open($"public static {T} RunDeep({DeepParams}, bool forceTensorOps)");
             w.Line($"global::System.ArgumentNullException.ThrowIfNull({list});");
             w.Line($"if ({list}.Count == 0) throw new global::System.ArgumentException(\"Expected at least one side output.\", \"{DeepName}\");");
             w.Open($"for (int i = 0; i < {list}.Count; i++)");
-            Validate(i => i == DeepInput ? $"{list}[i]" : Shell.Id(_inputs[i].Name), i => i == DeepInput ? $"$\"{DeepName}[{{i}}]\"" : $"\"{_inputs[i].Name}\"");
+            Validate(i => i == DeepInput ? $"{list}[i]" : In(i), i => i == DeepInput ? $"$\"{DeepName}[{{i}}]\"" : $"\"{_inputs[i].Name}\"");
             w.Close();
             w.Line();
             w.Line("using var scope = global::TorchSharp.torch.NewDisposeScope();");
-            string firstOf(int i) => i == DeepInput ? $"{list}[0]" : Shell.Id(_inputs[i].Name);
+            string firstOf(int i) => i == DeepInput ? $"{list}[0]" : In(i);
             w.Line($"bool tensorOps = forceTensorOps || {firstOf(0)}.device_type != global::TorchSharp.DeviceType.CPU;");
             foreach (int i in Enumerable.Range(0, _inputs.Count).Where(i => i != DeepInput))
             {
-                w.Line($"var in{i} = {TB}.Contiguous({Shell.Id(_inputs[i].Name)});");
+                w.Line($"var c{i} = {TB}.Contiguous({In(i)});");
             }
 
-            string contig(int i) => i == DeepInput ? $"{TB}.Contiguous({list}[0])" : $"in{i}";
+            string contig(int i) => i == DeepInput ? $"{TB}.Contiguous({list}[0])" : $"c{i}";
             w.Line("// Target-only work once: the stencils as tensors (tensor ops) or the kernel's reused pre-pass buffers (CPU).");
             w.Line($"var stencils = tensorOps ? TorchOps.Stencils({string.Join(", ", _inputs.Select((_, i) => contig(i)))}) : null;");
             w.Line($"{T}? total = null;");
             w.Open($"for (int i = 0; i < {list}.Count; i++)");
             w.Line("var call = new TorchCall(tensorOps, global::TorchSharp.torch.is_grad_enabled(), ReuseTargetWork: i > 0, stencils);");
-            w.Line($"var loss = apply({ApplyArgs(i => i == DeepInput ? $"{TB}.Contiguous({list}[i])" : $"in{i}", "call")});");
+            w.Line($"var loss = apply({ApplyArgs(i => i == DeepInput ? $"{TB}.Contiguous({list}[i])" : $"c{i}", "call")});");
             w.Line("total = total is null ? loss : total + loss;");
             w.Close();
             w.Line();
@@ -603,12 +618,12 @@ internal static class TorchSharpEmitter
             w.Open($"public override {T} forward(global::TorchSharp.torch.autograd.AutogradContext ctx, params object[] vars)");
             for (int i = 0; i < _inputs.Count; i++)
             {
-                w.Line($"var @{_inputs[i].Name} = ({T})vars[{CodeWriter.Int(i)}];");
+                w.Line($"var {In(i)} = ({T})vars[{CodeWriter.Int(i)}];");
             }
 
             w.Line($"var call = (TorchCall)vars[{CodeWriter.Int(_inputs.Count)}];");
             w.Line($"var shape = new global::LossDsl.LossShape((int){First}.shape[0], (int){First}.shape[1], (int){First}.shape[2], (int){First}.shape[3]);");
-            w.Line("var wantGrad = new bool[] { " + string.Join(", ", _inputs.Select(i => i.Role == InputRole.Logits ? $"call.GradEnabled && @{i.Name}.requires_grad" : "false")) + " };");
+            w.Line("var wantGrad = new bool[] { " + string.Join(", ", _inputs.Select((inp, i) => inp.Role == InputRole.Logits ? $"call.GradEnabled && {In(i)}.requires_grad" : "false")) + " };");
             w.Line("ctx.save_data(\"call\", call);");
             w.Line("ctx.save_data(\"wantGrad\", wantGrad);");
             if (None)
@@ -645,10 +660,10 @@ internal static class TorchSharpEmitter
                 w.Line("// Fused CPU kernel on the tensors' memory; the gradient in the same call when it is needed.");
                 foreach (int i in _logits)
                 {
-                    w.Line($"grads[{CodeWriter.Int(i)}] = wantGrad[{CodeWriter.Int(i)}] ? global::TorchSharp.torch.empty_like(@{_inputs[i].Name}) : null;");
+                    w.Line($"grads[{CodeWriter.Int(i)}] = wantGrad[{CodeWriter.Int(i)}] ? global::TorchSharp.torch.empty_like({In(i)}) : null;");
                 }
 
-                string ins = string.Join(", ", _inputs.Select(i => Span(t, "@" + i.Name, readOnly: true)));
+                string ins = string.Join(", ", _inputs.Select((_, i) => Span(t, In(i), readOnly: true)));
                 string grads = string.Join(", ", _logits.Select(i => $"grads[{CodeWriter.Int(i)}] is {{ }} g{i} ? {Span(t, "g" + i, readOnly: false)} : default"));
                 w.Line($"double value = Cpu.Compute({ins}, {grads}, default, shape, call.ReuseTargetWork);");
                 w.Line($"loss = global::TorchSharp.torch.tensor(value, {First}.dtype, {First}.device);");
@@ -678,7 +693,7 @@ internal static class TorchSharpEmitter
             {
                 w.Open(t == "float" ? $"else if ({First}.dtype == {ST}.Float32)" : "else");
                 w.Line($"planeLosses = global::TorchSharp.torch.empty(new long[] {{ shape.N, shape.C }}, dtype: {First}.dtype, device: {First}.device);");
-                string ins = string.Join(", ", _inputs.Select(i => Span(t, "@" + i.Name, readOnly: true)));
+                string ins = string.Join(", ", _inputs.Select((_, i) => Span(t, In(i), readOnly: true)));
                 string grads = string.Join(", ", _logits.Select(_ => "default"));
                 w.Line($"Cpu.Compute({ins}, {grads}, {Span(t, "planeLosses", readOnly: false)}, shape, call.ReuseTargetWork);");
                 w.Line($"ctx.save_for_backward(new global::System.Collections.Generic.List<{T}> {{ {Args} }});");
@@ -703,7 +718,7 @@ internal static class TorchSharpEmitter
                 w.Line("var wantGrad = (bool[])ctx.get_data(\"wantGrad\");");
                 for (int i = 0; i < _inputs.Count; i++)
                 {
-                    w.Line($"var @{_inputs[i].Name} = saved[{CodeWriter.Int(i)}];");
+                    w.Line($"var {In(i)} = saved[{CodeWriter.Int(i)}];");
                 }
 
                 w.Line($"var seeds = {TB}.Contiguous(gradOutput);");
@@ -719,10 +734,10 @@ internal static class TorchSharpEmitter
                     w.Line($"var shape = new global::LossDsl.LossShape((int){First}.shape[0], (int){First}.shape[1], (int){First}.shape[2], (int){First}.shape[3]);");
                     foreach (int i in _logits)
                     {
-                        w.Line($"var g{i} = wantGrad[{CodeWriter.Int(i)}] ? global::TorchSharp.torch.empty_like(@{_inputs[i].Name}) : null;");
+                        w.Line($"var g{i} = wantGrad[{CodeWriter.Int(i)}] ? global::TorchSharp.torch.empty_like({In(i)}) : null;");
                     }
 
-                    string ins = string.Join(", ", _inputs.Select(i => Span(t, "@" + i.Name, readOnly: true)));
+                    string ins = string.Join(", ", _inputs.Select((_, i) => Span(t, In(i), readOnly: true)));
                     string grads = string.Join(", ", _logits.Select(i => $"g{i} is null ? default : {Span(t, "g" + i, readOnly: false)}"));
                     w.Line($"Cpu.Backward({ins}, {Span(t, "seeds", readOnly: true)}, {grads}, shape);");
                     foreach (int i in _logits)

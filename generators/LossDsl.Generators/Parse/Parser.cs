@@ -34,9 +34,13 @@ internal sealed partial class Parser
     private Compilation? _prelude;
 
     /// <summary>Names the emitted entry points use for their own parameters and locals.</summary>
+    /// <summary>
+    /// The parameter names of the public entry points besides the inputs. The emitters are hygienic otherwise: only the entry
+    /// points' parameters carry the inputs' names, everything else uses the emitters' own names (or starts with <c>__</c>).
+    /// </summary>
     private static readonly HashSet<string> ReservedNames = new(StringComparer.Ordinal)
     {
-        "shape", "planeLosses", "planeSeeds", "lossOut", "k", "accelerator", "grad", "loss", "total", "result",
+        "shape", "planeLosses", "planeSeeds", "lossOut",
     };
 
     private Parser(Compilation compilation, CancellationToken ct)
@@ -211,10 +215,10 @@ internal sealed partial class Parser
         }
 
         if (ReservedNames.Contains(name) || name.StartsWith("__", StringComparison.Ordinal)
-            || (name.Length > 1 && (name[0] == 'p' || name[0] == 'g') && name.Substring(1).All(char.IsDigit))
-            || _inputs.Any(i => i.Name + "Grad" == name || name + "Grad" == i.Name || i.Name + "s" == name || name + "s" == i.Name))
+            || _inputs.Any(i => Emit.Shell.GradName(i.Name) == name || Emit.Shell.GradName(name) == i.Name
+                || Emit.Shell.ListName(i.Name) == name || Emit.Shell.ListName(name) == i.Name))
         {
-            Report(DiagnosticDescriptors.ReservedInputName, location, name, "parameters shape, planeLosses, planeSeeds, lossOut and <input>Grad/<input>s, and the kernels' locals");
+            Report(DiagnosticDescriptors.ReservedInputName, location, name, "parameters shape, planeLosses, planeSeeds, lossOut, <input>Grad and <input>s (<input>List after a final s), and names starting with __");
             return null;
         }
 
@@ -304,7 +308,7 @@ internal sealed partial class Parser
             return;
         }
 
-        terms.Add(new TermSpec(method.Name, root, weight, ret == Ns + ".Batch", method.Name + "(" + string.Join(", ", method.Parameters.Select(p => "@" + p.Name)) + ")"));
+        terms.Add(new TermSpec(method.Name, root, weight, ret == Ns + ".Batch", method.ContainingType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) + "." + method.Name + "(" + string.Join(", ", method.Parameters.Select(p => "@" + p.Name)) + ")"));
     }
 
     // ---------------------------------------------------------------- method bodies

@@ -19,7 +19,7 @@ static partial class PraNetStructureLoss
     /// <exception cref="global::System.ArgumentException">An input has the wrong rank, shape, dtype or device, or a target requires grad; the exception names it.</exception>
     [global::System.CodeDom.Compiler.GeneratedCode("LossDsl.Generators", "0.1.0")]
     public static global::TorchSharp.torch.Tensor Compute(global::TorchSharp.torch.Tensor @pred, global::TorchSharp.torch.Tensor @mask) =>
-        TorchFunction.Run(@pred, @mask, forceTensorOps: false);
+        global::LossDsl.Tests.PraNetStructureLoss.TorchFunction.Run(@pred, @mask, forceTensorOps: false);
 
     /// <summary>
     /// Deep supervision: Σ over the side outputs <paramref name="preds"/> of the loss against the same target(s), with the
@@ -32,7 +32,7 @@ static partial class PraNetStructureLoss
     /// <exception cref="global::System.ArgumentException">The list is empty, or an input fails validation (a side output is named <c>preds[i]</c>).</exception>
     [global::System.CodeDom.Compiler.GeneratedCode("LossDsl.Generators", "0.1.0")]
     public static global::TorchSharp.torch.Tensor Compute(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> @preds, global::TorchSharp.torch.Tensor @mask) =>
-        TorchFunction.RunDeep(@preds, @mask, forceTensorOps: false);
+        global::LossDsl.Tests.PraNetStructureLoss.TorchFunction.RunDeep(@preds, @mask, forceTensorOps: false);
 
     /// <summary>
     /// The loss as TorchSharp tensor ops, for tensors on any device (the path <c>Compute</c> takes off the CPU; call it directly to
@@ -47,20 +47,20 @@ static partial class PraNetStructureLoss
         /// <param name="mask">Target, the same shape, dtype and device; must not require grad.</param>
         /// <returns>the mean over the N×C planes of the per-plane loss, a 0-dim tensor.</returns>
         public static global::TorchSharp.torch.Tensor Compute(global::TorchSharp.torch.Tensor @pred, global::TorchSharp.torch.Tensor @mask) =>
-            TorchFunction.Run(@pred, @mask, forceTensorOps: true);
+            global::LossDsl.Tests.PraNetStructureLoss.TorchFunction.Run(@pred, @mask, forceTensorOps: true);
 
         /// <summary>Deep supervision on the tensor-op path: the stencils are computed once and shared by every side output.</summary>
         /// <param name="preds">The side outputs (logits), each N×C×H×W like the target(s); at least one.</param>
         /// <param name="mask">Target, the same shape, dtype and device; must not require grad.</param>
         /// <returns>The sum of the side outputs' losses.</returns>
         public static global::TorchSharp.torch.Tensor Compute(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> @preds, global::TorchSharp.torch.Tensor @mask) =>
-            TorchFunction.RunDeep(@preds, @mask, forceTensorOps: true);
+            global::LossDsl.Tests.PraNetStructureLoss.TorchFunction.RunDeep(@preds, @mask, forceTensorOps: true);
 
         /// <summary>The target-only stencil pre-pass, one tensor per stencil (in dependency order).</summary>
-        internal static global::TorchSharp.torch.Tensor[] Stencils(global::TorchSharp.torch.Tensor @pred, global::TorchSharp.torch.Tensor @mask)
+        internal static global::TorchSharp.torch.Tensor[] Stencils(global::TorchSharp.torch.Tensor in0, global::TorchSharp.torch.Tensor in1)
         {
             using var scope = global::TorchSharp.torch.NewDisposeScope();
-            var v8 = global::LossDsl.TorchSharp.TensorMath.AvgPool(@mask, 31); // avg_pool31(mask)
+            var v8 = global::LossDsl.TorchSharp.TensorMath.AvgPool(in1, 31); // avg_pool31(mask)
             return new global::TorchSharp.torch.Tensor[] { v8.MoveToOuterDisposeScope() };
         }
 
@@ -69,25 +69,25 @@ static partial class PraNetStructureLoss
         /// whose <paramref name="wantGrad"/> entry is true (null otherwise), for the upstream gradient <paramref name="planeSeeds"/>
         /// per plane (null: 1 / (N·C) each, the gradient of the reduced loss).
         /// </summary>
-        internal static global::TorchSharp.torch.Tensor?[] Run(global::TorchSharp.torch.Tensor @pred, global::TorchSharp.torch.Tensor @mask, global::TorchSharp.torch.Tensor[] stencils, global::TorchSharp.torch.Tensor? planeSeeds, bool[] wantGrad, out global::TorchSharp.torch.Tensor planeLosses)
+        internal static global::TorchSharp.torch.Tensor?[] Run(global::TorchSharp.torch.Tensor in0, global::TorchSharp.torch.Tensor in1, global::TorchSharp.torch.Tensor[] stencils, global::TorchSharp.torch.Tensor? planeSeeds, bool[] wantGrad, out global::TorchSharp.torch.Tensor planeLosses)
         {
             using var scope = global::TorchSharp.torch.NewDisposeScope();
-            var dtype = @pred.dtype;
-            var device = @pred.device;
-            var shape = new global::LossDsl.LossShape((int)@pred.shape[0], (int)@pred.shape[1], (int)@pred.shape[2], (int)@pred.shape[3]);
+            var dtype = in0.dtype;
+            var device = in0.device;
+            var shape = new global::LossDsl.LossShape((int)in0.shape[0], (int)in0.shape[1], (int)in0.shape[2], (int)in0.shape[3]);
             double sv4 = (double)shape.Length; // NCHW
             var v8 = stencils[0]; // avg_pool31(mask)
 
             // Forward sweep: per-pixel values as whole tensors.
-            var v2 = global::LossDsl.TorchSharp.TensorMath.BceWithLogits(@pred, @mask); // bce_with_logits(pred, mask)
-            var v9 = v8 - @mask; // v8 - mask
+            var v2 = global::LossDsl.TorchSharp.TensorMath.BceWithLogits(in0, in1); // bce_with_logits(pred, mask)
+            var v9 = v8 - in1; // v8 - mask
             var v10 = v9.abs(); // |v9|
             var v11 = 5.0 * v10; // 5 * v10
             var v12 = 1.0 + v11; // 1 + v11
-            var v13 = @pred.sigmoid(); // sigmoid(pred)
+            var v13 = in0.sigmoid(); // sigmoid(pred)
             var v14 = v12 * v13; // v12 * v13
-            var v15 = @mask * v14; // mask * v14
-            var v17 = @mask + v13; // mask + v13
+            var v15 = in1 * v14; // mask * v14
+            var v17 = in1 + v13; // mask + v13
             var v18 = v12 * v17; // v12 * v17
             // Reductions, accumulated in float64.
             var v3 = global::LossDsl.TorchSharp.TensorMath.SumAll(v2); // Σ_nchw v2
@@ -120,13 +120,13 @@ static partial class PraNetStructureLoss
                 var f30 = global::LossDsl.TorchSharp.TensorMath.ToPixels(v30, dtype); // v30 broadcast to pixels
                 var v33 = v12 * f30; // v12 * v30
                 var f32 = global::LossDsl.TorchSharp.TensorMath.ToPixels(v32, dtype); // v32 broadcast to pixels
-                var v34 = @mask * f32; // mask * v32
+                var v34 = in1 * f32; // mask * v32
                 var v35 = v12 * v34; // v12 * v34
                 var v36 = v33 + v35; // v33 + v35
                 var v37 = 1.0 - v13; // 1 - v13
                 var v38 = v13 * v37; // v13 * v37
                 var v39 = v36 * v38; // v36 * v38
-                var v41 = v13 - @mask; // v13 - mask
+                var v41 = v13 - in1; // v13 - mask
                 var f40 = global::LossDsl.TorchSharp.TensorMath.ToPixels(v40, dtype); // v40 broadcast to pixels
                 var v42 = f40 * v41; // v40 * v41
                 var v43 = v39 + v42; // v39 + v42
@@ -148,7 +148,7 @@ static partial class PraNetStructureLoss
         }
 
         /// <inheritdoc/>
-        public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor @pred, global::TorchSharp.torch.Tensor @mask) => Compute(@pred, @mask);
+        public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor @pred, global::TorchSharp.torch.Tensor @mask) => global::LossDsl.Tests.PraNetStructureLoss.Compute(@pred, @mask);
     }
 
     /// <summary>How one call runs; passed to the autograd function as a non-tensor argument (autograd ignores it).</summary>
@@ -163,34 +163,34 @@ static partial class PraNetStructureLoss
     {
         public override string Name => "PraNetStructureLoss";
 
-        public static global::TorchSharp.torch.Tensor Run(global::TorchSharp.torch.Tensor @pred, global::TorchSharp.torch.Tensor @mask, bool forceTensorOps)
+        public static global::TorchSharp.torch.Tensor Run(global::TorchSharp.torch.Tensor in0, global::TorchSharp.torch.Tensor in1, bool forceTensorOps)
         {
-            global::LossDsl.TorchSharp.TensorBridge.ValidatePair(@pred, @mask, "pred", "mask");
+            global::LossDsl.TorchSharp.TensorBridge.ValidatePair(in0, in1, "pred", "mask");
             using var scope = global::TorchSharp.torch.NewDisposeScope();
-            bool tensorOps = forceTensorOps || @pred.device_type != global::TorchSharp.DeviceType.CPU;
+            bool tensorOps = forceTensorOps || in0.device_type != global::TorchSharp.DeviceType.CPU;
             var call = new TorchCall(tensorOps, global::TorchSharp.torch.is_grad_enabled(), ReuseTargetWork: false, Stencils: null);
-            return apply(global::LossDsl.TorchSharp.TensorBridge.Contiguous(@pred), global::LossDsl.TorchSharp.TensorBridge.Contiguous(@mask), call).MoveToOuterDisposeScope();
+            return apply(global::LossDsl.TorchSharp.TensorBridge.Contiguous(in0), global::LossDsl.TorchSharp.TensorBridge.Contiguous(in1), call).MoveToOuterDisposeScope();
         }
 
-        public static global::TorchSharp.torch.Tensor RunDeep(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> @preds, global::TorchSharp.torch.Tensor @mask, bool forceTensorOps)
+        public static global::TorchSharp.torch.Tensor RunDeep(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> in0, global::TorchSharp.torch.Tensor in1, bool forceTensorOps)
         {
-            global::System.ArgumentNullException.ThrowIfNull(@preds);
-            if (@preds.Count == 0) throw new global::System.ArgumentException("Expected at least one side output.", "preds");
-            for (int i = 0; i < @preds.Count; i++)
+            global::System.ArgumentNullException.ThrowIfNull(in0);
+            if (in0.Count == 0) throw new global::System.ArgumentException("Expected at least one side output.", "preds");
+            for (int i = 0; i < in0.Count; i++)
             {
-                global::LossDsl.TorchSharp.TensorBridge.ValidatePair(@preds[i], @mask, $"preds[{i}]", "mask");
+                global::LossDsl.TorchSharp.TensorBridge.ValidatePair(in0[i], in1, $"preds[{i}]", "mask");
             }
 
             using var scope = global::TorchSharp.torch.NewDisposeScope();
-            bool tensorOps = forceTensorOps || @preds[0].device_type != global::TorchSharp.DeviceType.CPU;
-            var in1 = global::LossDsl.TorchSharp.TensorBridge.Contiguous(@mask);
+            bool tensorOps = forceTensorOps || in0[0].device_type != global::TorchSharp.DeviceType.CPU;
+            var c1 = global::LossDsl.TorchSharp.TensorBridge.Contiguous(in1);
             // Target-only work once: the stencils as tensors (tensor ops) or the kernel's reused pre-pass buffers (CPU).
-            var stencils = tensorOps ? TorchOps.Stencils(global::LossDsl.TorchSharp.TensorBridge.Contiguous(@preds[0]), in1) : null;
+            var stencils = tensorOps ? TorchOps.Stencils(global::LossDsl.TorchSharp.TensorBridge.Contiguous(in0[0]), c1) : null;
             global::TorchSharp.torch.Tensor? total = null;
-            for (int i = 0; i < @preds.Count; i++)
+            for (int i = 0; i < in0.Count; i++)
             {
                 var call = new TorchCall(tensorOps, global::TorchSharp.torch.is_grad_enabled(), ReuseTargetWork: i > 0, stencils);
-                var loss = apply(global::LossDsl.TorchSharp.TensorBridge.Contiguous(@preds[i]), in1, call);
+                var loss = apply(global::LossDsl.TorchSharp.TensorBridge.Contiguous(in0[i]), c1, call);
                 total = total is null ? loss : total + loss;
             }
 
@@ -200,11 +200,11 @@ static partial class PraNetStructureLoss
         /// <inheritdoc/>
         public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.autograd.AutogradContext ctx, params object[] vars)
         {
-            var @pred = (global::TorchSharp.torch.Tensor)vars[0];
-            var @mask = (global::TorchSharp.torch.Tensor)vars[1];
+            var in0 = (global::TorchSharp.torch.Tensor)vars[0];
+            var in1 = (global::TorchSharp.torch.Tensor)vars[1];
             var call = (TorchCall)vars[2];
-            var shape = new global::LossDsl.LossShape((int)@pred.shape[0], (int)@pred.shape[1], (int)@pred.shape[2], (int)@pred.shape[3]);
-            var wantGrad = new bool[] { call.GradEnabled && @pred.requires_grad, false };
+            var shape = new global::LossDsl.LossShape((int)in0.shape[0], (int)in0.shape[1], (int)in0.shape[2], (int)in0.shape[3]);
+            var wantGrad = new bool[] { call.GradEnabled && in0.requires_grad, false };
             ctx.save_data("call", call);
             ctx.save_data("wantGrad", wantGrad);
             var grads = new global::TorchSharp.torch.Tensor?[2];
@@ -212,27 +212,27 @@ static partial class PraNetStructureLoss
             if (call.TensorOps)
             {
                 using var scope = global::TorchSharp.torch.NewDisposeScope();
-                var stencils = call.Stencils ?? TorchOps.Stencils(@pred, @mask);
-                var computed = TorchOps.Run(@pred, @mask, stencils, null, wantGrad, out var planes);
-                loss = planes.mean().to(@pred.dtype).MoveToOuterDisposeScope();
+                var stencils = call.Stencils ?? TorchOps.Stencils(in0, in1);
+                var computed = TorchOps.Run(in0, in1, stencils, null, wantGrad, out var planes);
+                loss = planes.mean().to(in0.dtype).MoveToOuterDisposeScope();
                 for (int i = 0; i < grads.Length; i++)
                 {
                     grads[i] = computed[i]?.MoveToOuterDisposeScope();
                 }
             }
-            else if (@pred.dtype == global::TorchSharp.torch.ScalarType.Float32)
+            else if (in0.dtype == global::TorchSharp.torch.ScalarType.Float32)
             {
                 // Fused CPU kernel on the tensors' memory; the gradient in the same call when it is needed.
-                grads[0] = wantGrad[0] ? global::TorchSharp.torch.empty_like(@pred) : null;
-                double value = Cpu.Compute(global::LossDsl.TorchSharp.TensorBridge.AsReadOnlySpan<float>(@pred), global::LossDsl.TorchSharp.TensorBridge.AsReadOnlySpan<float>(@mask), grads[0] is { } g0 ? global::LossDsl.TorchSharp.TensorBridge.AsSpan<float>(g0) : default, default, shape, call.ReuseTargetWork);
-                loss = global::TorchSharp.torch.tensor(value, @pred.dtype, @pred.device);
+                grads[0] = wantGrad[0] ? global::TorchSharp.torch.empty_like(in0) : null;
+                double value = Cpu.Compute(global::LossDsl.TorchSharp.TensorBridge.AsReadOnlySpan<float>(in0), global::LossDsl.TorchSharp.TensorBridge.AsReadOnlySpan<float>(in1), grads[0] is { } g0 ? global::LossDsl.TorchSharp.TensorBridge.AsSpan<float>(g0) : default, default, shape, call.ReuseTargetWork);
+                loss = global::TorchSharp.torch.tensor(value, in0.dtype, in0.device);
             }
             else
             {
                 // Fused CPU kernel on the tensors' memory; the gradient in the same call when it is needed.
-                grads[0] = wantGrad[0] ? global::TorchSharp.torch.empty_like(@pred) : null;
-                double value = Cpu.Compute(global::LossDsl.TorchSharp.TensorBridge.AsReadOnlySpan<double>(@pred), global::LossDsl.TorchSharp.TensorBridge.AsReadOnlySpan<double>(@mask), grads[0] is { } g0 ? global::LossDsl.TorchSharp.TensorBridge.AsSpan<double>(g0) : default, default, shape, call.ReuseTargetWork);
-                loss = global::TorchSharp.torch.tensor(value, @pred.dtype, @pred.device);
+                grads[0] = wantGrad[0] ? global::TorchSharp.torch.empty_like(in0) : null;
+                double value = Cpu.Compute(global::LossDsl.TorchSharp.TensorBridge.AsReadOnlySpan<double>(in0), global::LossDsl.TorchSharp.TensorBridge.AsReadOnlySpan<double>(in1), grads[0] is { } g0 ? global::LossDsl.TorchSharp.TensorBridge.AsSpan<double>(g0) : default, default, shape, call.ReuseTargetWork);
+                loss = global::TorchSharp.torch.tensor(value, in0.dtype, in0.device);
             }
 
             ctx.save_for_backward(new global::System.Collections.Generic.List<global::TorchSharp.torch.Tensor>(grads!));

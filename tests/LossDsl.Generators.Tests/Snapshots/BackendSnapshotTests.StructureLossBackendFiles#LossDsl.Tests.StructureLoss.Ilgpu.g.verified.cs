@@ -135,13 +135,13 @@ static partial class StructureLoss
         /// <exception cref="global::System.ObjectDisposedException">This instance was disposed.</exception>
         public float Compute(global::ILGPU.ArrayView<float> @pred, global::ILGPU.ArrayView<float> @mask, global::ILGPU.ArrayView<float> @predGrad, global::LossDsl.LossShape shape)
         {
-            global::LossDsl.Ilgpu.IlgpuBridge.ThrowIfDisposed(_disposed, this);
-            var loss = global::LossDsl.Ilgpu.IlgpuBridge.Ensure(_accelerator, ref _lossBuffer, 1);
-            Run(@pred, @mask, @predGrad, loss, default, default, shape);
-            float result = 0;
-            global::ILGPU.Runtime.ArrayViewExtensions.CopyToCPU(loss, _accelerator.DefaultStream, ref result, 1);
-            _accelerator.DefaultStream.Synchronize();
-            return result;
+            global::LossDsl.Ilgpu.IlgpuBridge.ThrowIfDisposed(this._disposed, this);
+            global::ILGPU.ArrayView<float> __loss = global::LossDsl.Ilgpu.IlgpuBridge.Ensure(this._accelerator, ref this._lossBuffer, 1);
+            this.Run(@pred, @mask, @predGrad, __loss, default, default, shape);
+            float __result = 0;
+            global::ILGPU.Runtime.ArrayViewExtensions.CopyToCPU(__loss, this._accelerator.DefaultStream, ref __result, 1);
+            this._accelerator.DefaultStream.Synchronize();
+            return __result;
         }
 
         /// <summary>
@@ -153,7 +153,7 @@ static partial class StructureLoss
         /// <param name="lossOut">Receives the loss (one element).</param>
         /// <param name="shape">The NCHW shape.</param>
         public void Compute(global::ILGPU.ArrayView<float> @pred, global::ILGPU.ArrayView<float> @mask, global::ILGPU.ArrayView<float> @predGrad, global::ILGPU.ArrayView<float> lossOut, global::LossDsl.LossShape shape) =>
-            Compute(@pred, @mask, @predGrad, lossOut, default, shape);
+            this.Compute(@pred, @mask, @predGrad, lossOut, default, shape);
 
         /// <summary>
         /// Computes the loss into <paramref name="lossOut"/> and each plane's loss into <paramref name="planeLosses"/> on the device and, where a gradient view is not empty, the gradient.
@@ -166,11 +166,11 @@ static partial class StructureLoss
         /// <param name="shape">The NCHW shape.</param>
         public void Compute(global::ILGPU.ArrayView<float> @pred, global::ILGPU.ArrayView<float> @mask, global::ILGPU.ArrayView<float> @predGrad, global::ILGPU.ArrayView<float> lossOut, global::ILGPU.ArrayView<float> planeLosses, global::LossDsl.LossShape shape)
         {
-            global::LossDsl.Ilgpu.IlgpuBridge.ThrowIfDisposed(_disposed, this);
-            global::LossDsl.Ilgpu.IlgpuBridge.CheckView(_accelerator, lossOut, 1, nameof(lossOut));
-            shape.Validate(nameof(shape));
-            global::LossDsl.Ilgpu.IlgpuBridge.CheckView(_accelerator, planeLosses, shape.Planes, nameof(planeLosses), allowEmpty: true);
-            Run(@pred, @mask, @predGrad, lossOut, planeLosses, default, shape);
+            global::LossDsl.Ilgpu.IlgpuBridge.ThrowIfDisposed(this._disposed, this);
+            global::LossDsl.Ilgpu.IlgpuBridge.CheckView(this._accelerator, lossOut, 1, "lossOut");
+            shape.Validate("shape");
+            global::LossDsl.Ilgpu.IlgpuBridge.CheckView(this._accelerator, planeLosses, shape.Planes, "planeLosses", allowEmpty: true);
+            this.Run(@pred, @mask, @predGrad, lossOut, planeLosses, default, shape);
         }
 
         /// <summary>
@@ -183,19 +183,19 @@ static partial class StructureLoss
         /// <param name="shape">The NCHW shape.</param>
         public void Backward(global::ILGPU.ArrayView<float> @pred, global::ILGPU.ArrayView<float> @mask, global::ILGPU.ArrayView<float> planeSeeds, global::ILGPU.ArrayView<float> @predGrad, global::LossDsl.LossShape shape)
         {
-            global::LossDsl.Ilgpu.IlgpuBridge.ThrowIfDisposed(_disposed, this);
-            shape.Validate(nameof(shape));
-            global::LossDsl.Ilgpu.IlgpuBridge.CheckView(_accelerator, planeSeeds, shape.Planes, nameof(planeSeeds));
-            Run(@pred, @mask, @predGrad, global::LossDsl.Ilgpu.IlgpuBridge.Ensure(_accelerator, ref _lossBuffer, 1), default, planeSeeds, shape);
+            global::LossDsl.Ilgpu.IlgpuBridge.ThrowIfDisposed(this._disposed, this);
+            shape.Validate("shape");
+            global::LossDsl.Ilgpu.IlgpuBridge.CheckView(this._accelerator, planeSeeds, shape.Planes, "planeSeeds");
+            this.Run(@pred, @mask, @predGrad, global::LossDsl.Ilgpu.IlgpuBridge.Ensure(this._accelerator, ref this._lossBuffer, 1), default, planeSeeds, shape);
         }
 
-        private void Run(global::ILGPU.ArrayView<float> @pred, global::ILGPU.ArrayView<float> @mask, global::ILGPU.ArrayView<float> @predGrad, global::ILGPU.ArrayView<float> lossOut, global::ILGPU.ArrayView<float> planeLosses, global::ILGPU.ArrayView<float> planeSeeds, global::LossDsl.LossShape shape)
+        private void Run(global::ILGPU.ArrayView<float> in0, global::ILGPU.ArrayView<float> in1, global::ILGPU.ArrayView<float> grad0, global::ILGPU.ArrayView<float> lossOut, global::ILGPU.ArrayView<float> planeLosses, global::ILGPU.ArrayView<float> planeSeeds, global::LossDsl.LossShape shape)
         {
             global::LossDsl.Ilgpu.IlgpuBridge.ThrowIfDisposed(_disposed, this);
             shape.Validate(nameof(shape));
-            global::LossDsl.Ilgpu.IlgpuBridge.CheckView(_accelerator, @pred, shape.Length, "pred");
-            global::LossDsl.Ilgpu.IlgpuBridge.CheckView(_accelerator, @mask, shape.Length, "mask");
-            bool has0 = global::LossDsl.Ilgpu.IlgpuBridge.CheckView(_accelerator, @predGrad, shape.Length, "predGrad", allowEmpty: true);
+            global::LossDsl.Ilgpu.IlgpuBridge.CheckView(_accelerator, in0, shape.Length, "pred");
+            global::LossDsl.Ilgpu.IlgpuBridge.CheckView(_accelerator, in1, shape.Length, "mask");
+            bool has0 = global::LossDsl.Ilgpu.IlgpuBridge.CheckView(_accelerator, grad0, shape.Length, "predGrad", allowEmpty: true);
             int planes = shape.Planes, h = shape.H, w = shape.W, hw = shape.PlaneSize, length = shape.Length;
             var stream = _accelerator.DefaultStream;
             var stencils = global::LossDsl.Ilgpu.IlgpuBridge.Ensure(_accelerator, ref _stencilBuffer, 1L * length);
@@ -210,13 +210,13 @@ static partial class StructureLoss
 
             // Stencil pre-pass (target-only): source into scratch, row pass, column pass.
             // v5 = avg_pool31(mask)
-            _boxRows(stream, planes * h, @mask, work.SubView(length, length), w, 31);
+            _boxRows(stream, planes * h, in1, work.SubView(length, length), w, 31);
             _boxColumns(stream, planes * w, work.SubView(length, length), stencils.SubView(0L * length, length), h, w, 31);
 
             // Forward sweep: every reduction at once, per-plane sums by group reduction and atomic add.
             global::ILGPU.Runtime.ArrayViewExtensions.MemSetToZero(sums, stream);
             int groupsPerPlane = global::LossDsl.Ilgpu.IlgpuBridge.GroupsPerPlane(_accelerator, planes, hw, _groupSize);
-            _forward(stream, new global::ILGPU.KernelConfig(planes * groupsPerPlane, _groupSize), @pred, @mask, stencils, sums, hw, length, groupsPerPlane);
+            _forward(stream, new global::ILGPU.KernelConfig(planes * groupsPerPlane, _groupSize), in0, in1, stencils, sums, hw, length, groupsPerPlane);
 
             // Epilogues: batch values, per-plane loss and adjoints, the loss and the batch adjoints.
             _plane(stream, planes, sums, batch, planeValues, planeSeeds, hasSeeds ? 1 : 0, planeLosses, planes, hw, length);
@@ -225,7 +225,7 @@ static partial class StructureLoss
             // Backward sweep: the gradient, recomputing per-pixel values.
             if (has0)
             {
-                _backward(stream, length, @pred, @mask, stencils, planeValues, batch, has0 ? @predGrad : dummy, (has0 ? 1 : 0), hw, length);
+                _backward(stream, length, in0, in1, stencils, planeValues, batch, has0 ? grad0 : dummy, (has0 ? 1 : 0), hw, length);
             }
         }
 
@@ -257,7 +257,7 @@ static partial class StructureLoss
         /// Forward sweep (explicitly grouped): the groups of plane p sweep its pixels with a grid stride, each thread sums in double,
         /// then a group reduction and one atomic add per group and accumulator.
         /// </summary>
-        private static void Forward(global::ILGPU.ArrayView<float> @pred, global::ILGPU.ArrayView<float> @mask, global::ILGPU.ArrayView<float> stencils, global::ILGPU.ArrayView<double> sums, int hw, int length, int groupsPerPlane)
+        private static void Forward(global::ILGPU.ArrayView<float> in0, global::ILGPU.ArrayView<float> in1, global::ILGPU.ArrayView<float> stencils, global::ILGPU.ArrayView<double> sums, int hw, int length, int groupsPerPlane)
         {
             int p = global::ILGPU.Grid.IdxX / groupsPerPlane;
             int first = ((global::ILGPU.Grid.IdxX - (p * groupsPerPlane)) * global::ILGPU.Group.DimX) + global::ILGPU.Group.IdxX;
@@ -270,8 +270,8 @@ static partial class StructureLoss
             for (int j = first; j < hw; j += stride)
             {
                 int i = start + j;
-                float v0 = @pred[i]; // pred
-                float v1 = @mask[i]; // mask
+                float v0 = in0[i]; // pred
+                float v1 = in1[i]; // mask
                 float v2 = global::LossDsl.Ilgpu.DeviceMath.BceWithLogits(v0, v1); // bce_with_logits(pred, mask)
                 float v5 = stencils[i]; // avg_pool31(mask)
                 float v6 = v5 - v1; // v5 - mask
@@ -349,15 +349,15 @@ static partial class StructureLoss
         /// <summary>
         /// Backward sweep (a thread per pixel): recomputes the per-pixel values and writes each gradient whose bit is set in <paramref name="gradMask"/>.
         /// </summary>
-        private static void Backward(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> @pred, global::ILGPU.ArrayView<float> @mask, global::ILGPU.ArrayView<float> stencils, global::ILGPU.ArrayView<double> planeValues, global::ILGPU.ArrayView<double> batch, global::ILGPU.ArrayView<float> @predGrad, int gradMask, int hw, int length)
+        private static void Backward(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> in0, global::ILGPU.ArrayView<float> in1, global::ILGPU.ArrayView<float> stencils, global::ILGPU.ArrayView<double> planeValues, global::ILGPU.ArrayView<double> batch, global::ILGPU.ArrayView<float> grad0, int gradMask, int hw, int length)
         {
             int i = index;
             int p = i / hw;
             float s30 = (float)planeValues[(p * PlaneSlots) + 1]; // seed * v29
             float s32 = (float)planeValues[(p * PlaneSlots) + 2]; // v31 - v28
             float s40 = (float)planeValues[(p * PlaneSlots) + 3]; // seed / v12
-            float v0 = @pred[i]; // pred
-            float v1 = @mask[i]; // mask
+            float v0 = in0[i]; // pred
+            float v1 = in1[i]; // mask
             float v5 = stencils[i]; // avg_pool31(mask)
             float v6 = v5 - v1; // v5 - mask
             float v7 = global::LossDsl.Ilgpu.DeviceMath.Abs(v6); // |v6|
@@ -375,7 +375,7 @@ static partial class StructureLoss
             float v42 = v14 - v1; // v14 - mask
             float v43 = v41 * v42; // v41 * v42
             float v44 = v39 + v43; // v39 + v43
-            if ((gradMask & 1) != 0) @predGrad[i] = v44;
+            if ((gradMask & 1) != 0) grad0[i] = v44;
         }
     }
 }

@@ -86,7 +86,7 @@ static partial class StructureLoss
         /// <returns>The loss.</returns>
         /// <exception cref="global::System.ArgumentException">A span's length does not match <paramref name="shape"/>.</exception>
         public static float Compute(global::System.ReadOnlySpan<float> @pred, global::System.ReadOnlySpan<float> @mask, global::System.Span<float> @predGrad, global::LossDsl.LossShape shape) =>
-            (float)Float32.Run(@pred, @mask, @predGrad, default, default, shape);
+            (float)global::LossDsl.Tests.StructureLoss.Cpu.Float32.Run(@pred, @mask, @predGrad, default, default, shape);
 
         /// <summary>
         /// Computes the loss as <see cref="Compute(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float}, global::LossDsl.LossShape)"/> and also writes each plane's loss.
@@ -98,15 +98,15 @@ static partial class StructureLoss
         /// <param name="shape">The NCHW shape.</param>
         /// <returns>The loss.</returns>
         public static float Compute(global::System.ReadOnlySpan<float> @pred, global::System.ReadOnlySpan<float> @mask, global::System.Span<float> @predGrad, global::System.Span<float> planeLosses, global::LossDsl.LossShape shape) =>
-            (float)Float32.Run(@pred, @mask, @predGrad, planeLosses, default, shape);
+            (float)global::LossDsl.Tests.StructureLoss.Cpu.Float32.Run(@pred, @mask, @predGrad, planeLosses, default, shape);
 
         /// <summary>
-        /// As the overload with <c>planeLosses</c>; when <paramref name="reuseTargetWork"/> is true and the previous call of this
+        /// As the overload with <c>planeLosses</c>; when <paramref name="__reuseTargetWork"/> is true and the previous call of this
         /// element type's kernel on this thread had the same shape, the target-only pre-pass (stencils) is skipped and its buffers reused.
         /// The caller guarantees that the targets hold the same values as in that call (deep supervision: several predictions, one target).
         /// </summary>
-        internal static float Compute(global::System.ReadOnlySpan<float> @pred, global::System.ReadOnlySpan<float> @mask, global::System.Span<float> @predGrad, global::System.Span<float> planeLosses, global::LossDsl.LossShape shape, bool reuseTargetWork) =>
-            (float)Float32.Run(@pred, @mask, @predGrad, planeLosses, default, shape, reuseTargetWork);
+        internal static float Compute(global::System.ReadOnlySpan<float> @pred, global::System.ReadOnlySpan<float> @mask, global::System.Span<float> @predGrad, global::System.Span<float> planeLosses, global::LossDsl.LossShape shape, bool __reuseTargetWork) =>
+            (float)global::LossDsl.Tests.StructureLoss.Cpu.Float32.Run(@pred, @mask, @predGrad, planeLosses, default, shape, __reuseTargetWork);
 
         /// <summary>
         /// Writes the gradient of Σ_p planeSeeds[p] · loss_p (the backward of the per-plane losses for an upstream gradient per plane).
@@ -118,8 +118,8 @@ static partial class StructureLoss
         /// <param name="shape">The NCHW shape.</param>
         public static void Backward(global::System.ReadOnlySpan<float> @pred, global::System.ReadOnlySpan<float> @mask, global::System.ReadOnlySpan<float> planeSeeds, global::System.Span<float> @predGrad, global::LossDsl.LossShape shape)
         {
-            if (planeSeeds.Length != shape.Planes) throw new global::System.ArgumentException($"Expected {shape.Planes} plane seeds for shape {shape}; got {planeSeeds.Length}.", nameof(planeSeeds));
-            Float32.Run(@pred, @mask, @predGrad, default, planeSeeds, shape);
+            if (planeSeeds.Length != shape.Planes) throw new global::System.ArgumentException($"Expected {shape.Planes} plane seeds for shape {shape}; got {planeSeeds.Length}.", "planeSeeds");
+            global::LossDsl.Tests.StructureLoss.Cpu.Float32.Run(@pred, @mask, @predGrad, default, planeSeeds, shape);
         }
 
         /// <summary>
@@ -132,7 +132,7 @@ static partial class StructureLoss
         /// <returns>The loss.</returns>
         /// <exception cref="global::System.ArgumentException">A span's length does not match <paramref name="shape"/>.</exception>
         public static double Compute(global::System.ReadOnlySpan<double> @pred, global::System.ReadOnlySpan<double> @mask, global::System.Span<double> @predGrad, global::LossDsl.LossShape shape) =>
-            (double)Float64.Run(@pred, @mask, @predGrad, default, default, shape);
+            (double)global::LossDsl.Tests.StructureLoss.Cpu.Float64.Run(@pred, @mask, @predGrad, default, default, shape);
 
         /// <summary>
         /// Computes the loss as <see cref="Compute(global::System.ReadOnlySpan{double}, global::System.ReadOnlySpan{double}, global::System.Span{double}, global::LossDsl.LossShape)"/> and also writes each plane's loss.
@@ -144,15 +144,15 @@ static partial class StructureLoss
         /// <param name="shape">The NCHW shape.</param>
         /// <returns>The loss.</returns>
         public static double Compute(global::System.ReadOnlySpan<double> @pred, global::System.ReadOnlySpan<double> @mask, global::System.Span<double> @predGrad, global::System.Span<double> planeLosses, global::LossDsl.LossShape shape) =>
-            (double)Float64.Run(@pred, @mask, @predGrad, planeLosses, default, shape);
+            (double)global::LossDsl.Tests.StructureLoss.Cpu.Float64.Run(@pred, @mask, @predGrad, planeLosses, default, shape);
 
         /// <summary>
-        /// As the overload with <c>planeLosses</c>; when <paramref name="reuseTargetWork"/> is true and the previous call of this
+        /// As the overload with <c>planeLosses</c>; when <paramref name="__reuseTargetWork"/> is true and the previous call of this
         /// element type's kernel on this thread had the same shape, the target-only pre-pass (stencils) is skipped and its buffers reused.
         /// The caller guarantees that the targets hold the same values as in that call (deep supervision: several predictions, one target).
         /// </summary>
-        internal static double Compute(global::System.ReadOnlySpan<double> @pred, global::System.ReadOnlySpan<double> @mask, global::System.Span<double> @predGrad, global::System.Span<double> planeLosses, global::LossDsl.LossShape shape, bool reuseTargetWork) =>
-            (double)Float64.Run(@pred, @mask, @predGrad, planeLosses, default, shape, reuseTargetWork);
+        internal static double Compute(global::System.ReadOnlySpan<double> @pred, global::System.ReadOnlySpan<double> @mask, global::System.Span<double> @predGrad, global::System.Span<double> planeLosses, global::LossDsl.LossShape shape, bool __reuseTargetWork) =>
+            (double)global::LossDsl.Tests.StructureLoss.Cpu.Float64.Run(@pred, @mask, @predGrad, planeLosses, default, shape, __reuseTargetWork);
 
         /// <summary>
         /// Writes the gradient of Σ_p planeSeeds[p] · loss_p (the backward of the per-plane losses for an upstream gradient per plane).
@@ -164,8 +164,8 @@ static partial class StructureLoss
         /// <param name="shape">The NCHW shape.</param>
         public static void Backward(global::System.ReadOnlySpan<double> @pred, global::System.ReadOnlySpan<double> @mask, global::System.ReadOnlySpan<double> planeSeeds, global::System.Span<double> @predGrad, global::LossDsl.LossShape shape)
         {
-            if (planeSeeds.Length != shape.Planes) throw new global::System.ArgumentException($"Expected {shape.Planes} plane seeds for shape {shape}; got {planeSeeds.Length}.", nameof(planeSeeds));
-            Float64.Run(@pred, @mask, @predGrad, default, planeSeeds, shape);
+            if (planeSeeds.Length != shape.Planes) throw new global::System.ArgumentException($"Expected {shape.Planes} plane seeds for shape {shape}; got {planeSeeds.Length}.", "planeSeeds");
+            global::LossDsl.Tests.StructureLoss.Cpu.Float64.Run(@pred, @mask, @predGrad, default, planeSeeds, shape);
         }
 
         private sealed unsafe class Float32
@@ -203,16 +203,16 @@ static partial class StructureLoss
                 _stencils = StencilPlane;
             }
 
-            public static double Run(global::System.ReadOnlySpan<float> pred, global::System.ReadOnlySpan<float> mask, global::System.Span<float> predGrad, global::System.Span<float> planeLosses, global::System.ReadOnlySpan<float> planeSeeds, global::LossDsl.LossShape shape, bool reuseTargetWork = false)
+            public static double Run(global::System.ReadOnlySpan<float> in0, global::System.ReadOnlySpan<float> in1, global::System.Span<float> grad0, global::System.Span<float> planeLosses, global::System.ReadOnlySpan<float> planeSeeds, global::LossDsl.LossShape shape, bool reuseTargetWork = false)
             {
                 shape.Validate(nameof(shape));
-                if (pred.Length != shape.Length) throw new global::System.ArgumentException($"Expected {shape.Length} values for shape {shape}; got {pred.Length}.", "pred");
-                if (mask.Length != shape.Length) throw new global::System.ArgumentException($"Expected {shape.Length} values for shape {shape}; got {mask.Length}.", "mask");
-                if (!predGrad.IsEmpty && predGrad.Length != shape.Length) throw new global::System.ArgumentException($"Expected {shape.Length} gradient values for shape {shape} (or an empty span); got {predGrad.Length}.", "predGrad");
+                if (in0.Length != shape.Length) throw new global::System.ArgumentException($"Expected {shape.Length} values for shape {shape}; got {in0.Length}.", "pred");
+                if (in1.Length != shape.Length) throw new global::System.ArgumentException($"Expected {shape.Length} values for shape {shape}; got {in1.Length}.", "mask");
+                if (!grad0.IsEmpty && grad0.Length != shape.Length) throw new global::System.ArgumentException($"Expected {shape.Length} gradient values for shape {shape} (or an empty span); got {grad0.Length}.", "predGrad");
                 if (!planeLosses.IsEmpty && planeLosses.Length != shape.Planes) throw new global::System.ArgumentException($"Expected {shape.Planes} plane losses for shape {shape}; got {planeLosses.Length}.", nameof(planeLosses));
                 var k = s_cached ?? new Float32();
                 s_cached = null;
-                fixed (float* p0 = pred, p1 = mask, g0 = predGrad)
+                fixed (float* p0 = in0, p1 = in1, g0 = grad0)
                 {
                     try
                     {
@@ -493,16 +493,16 @@ static partial class StructureLoss
                 _stencils = StencilPlane;
             }
 
-            public static double Run(global::System.ReadOnlySpan<double> pred, global::System.ReadOnlySpan<double> mask, global::System.Span<double> predGrad, global::System.Span<double> planeLosses, global::System.ReadOnlySpan<double> planeSeeds, global::LossDsl.LossShape shape, bool reuseTargetWork = false)
+            public static double Run(global::System.ReadOnlySpan<double> in0, global::System.ReadOnlySpan<double> in1, global::System.Span<double> grad0, global::System.Span<double> planeLosses, global::System.ReadOnlySpan<double> planeSeeds, global::LossDsl.LossShape shape, bool reuseTargetWork = false)
             {
                 shape.Validate(nameof(shape));
-                if (pred.Length != shape.Length) throw new global::System.ArgumentException($"Expected {shape.Length} values for shape {shape}; got {pred.Length}.", "pred");
-                if (mask.Length != shape.Length) throw new global::System.ArgumentException($"Expected {shape.Length} values for shape {shape}; got {mask.Length}.", "mask");
-                if (!predGrad.IsEmpty && predGrad.Length != shape.Length) throw new global::System.ArgumentException($"Expected {shape.Length} gradient values for shape {shape} (or an empty span); got {predGrad.Length}.", "predGrad");
+                if (in0.Length != shape.Length) throw new global::System.ArgumentException($"Expected {shape.Length} values for shape {shape}; got {in0.Length}.", "pred");
+                if (in1.Length != shape.Length) throw new global::System.ArgumentException($"Expected {shape.Length} values for shape {shape}; got {in1.Length}.", "mask");
+                if (!grad0.IsEmpty && grad0.Length != shape.Length) throw new global::System.ArgumentException($"Expected {shape.Length} gradient values for shape {shape} (or an empty span); got {grad0.Length}.", "predGrad");
                 if (!planeLosses.IsEmpty && planeLosses.Length != shape.Planes) throw new global::System.ArgumentException($"Expected {shape.Planes} plane losses for shape {shape}; got {planeLosses.Length}.", nameof(planeLosses));
                 var k = s_cached ?? new Float64();
                 s_cached = null;
-                fixed (double* p0 = pred, p1 = mask, g0 = predGrad)
+                fixed (double* p0 = in0, p1 = in1, g0 = grad0)
                 {
                     try
                     {

@@ -20,9 +20,9 @@ static partial class StructureLoss
         {
             var __shape = @pred.Shape;
             var __loss = new double[__shape.Planes];
-            var __Bce = Bce(@pred, @mask).Values;
+            var __Bce = global::LossDsl.Tests.StructureLoss.Bce(@pred, @mask).Values;
             for (int __p = 0; __p < __loss.Length; __p++) __loss[__p] += 1.0 * __Bce[__p];
-            var __IoU = IoU(@pred, @mask).Values;
+            var __IoU = global::LossDsl.Tests.StructureLoss.IoU(@pred, @mask).Values;
             for (int __p = 0; __p < __loss.Length; __p++) __loss[__p] += 1.0 * __IoU[__p];
             return __loss;
         }
@@ -32,7 +32,7 @@ static partial class StructureLoss
         /// </summary>
         public static double Compute(global::LossDsl.Logits @pred, global::LossDsl.Target @mask)
         {
-            var __loss = PlaneLosses(@pred, @mask);
+            var __loss = global::LossDsl.Tests.StructureLoss.Reference.PlaneLosses(@pred, @mask);
             double __total = 0;
             foreach (double __v in __loss) __total += __v;
             return __total / __loss.Length;
