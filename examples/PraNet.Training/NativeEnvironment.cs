@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace PraNet.Training;
@@ -6,6 +7,18 @@ namespace PraNet.Training;
 /// <summary>Process settings that libtorch reads from the native environment when it loads.</summary>
 internal static partial class NativeEnvironment
 {
+    /// <summary>
+    /// Runs when this assembly is first used — before TorchSharp loads libtorch — in the demo and in the tests that
+    /// call the trainer in-process alike.
+    /// </summary>
+    [ModuleInitializer]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "libtorch reads these variables once, when it loads; nothing else in this assembly may run first.")]
+    internal static void Configure()
+    {
+        PreferPassiveOpenMpThreads();
+        UseSafeConvolutionKernels();
+    }
+
     /// <summary>
     /// Asks libtorch's OpenMP threads to sleep between operations instead of spinning (unless the user chose otherwise).
     /// On a small machine spinning threads compete with the fused loss kernel's threads; measured in examples/Benchmarks.

@@ -11,9 +11,6 @@ using System.IO;
 using PraNet.Training;
 using static TorchSharp.torch;
 
-NativeEnvironment.PreferPassiveOpenMpThreads();
-NativeEnvironment.UseSafeConvolutionKernels();
-
 TrainingOptions options;
 string outDir;
 try
