@@ -1,5 +1,6 @@
 using System;
 using System.Globalization;
+using System.Linq;
 
 namespace LossDsl.Generators.Model;
 
@@ -109,9 +110,11 @@ internal sealed record TermSpec(string Name, int Root, double Weight, bool IsBat
 /// <summary>Where the generated partial class lives.</summary>
 internal sealed record TypeTarget(string? Namespace, string Name, string Accessibility, ImmutableEquatableArray<string> ContainingTypes)
 {
-    public string FullName => (Namespace is null ? string.Empty : Namespace + ".") + string.Join(".", ContainingTypes) + (ContainingTypes.Count > 0 ? "." : string.Empty) + Name;
+    /// <summary>Dotted name, e.g. <c>Ns.Outer.Loss</c> (containing types by name, not by declaration).</summary>
+    public string FullName => (Namespace is null ? string.Empty : Namespace + ".") + string.Concat(ContainingTypes.Select(c => c.Substring(c.LastIndexOf(' ') + 1) + ".")) + Name;
 
-    public string HintPrefix => (Namespace is null ? string.Empty : Namespace + ".") + string.Join(".", ContainingTypes) + (ContainingTypes.Count > 0 ? "." : string.Empty) + Name;
+    /// <summary>The prefix of generated file names: the full name.</summary>
+    public string HintPrefix => FullName;
 }
 
 /// <summary>The generators a spec asks for after resolving <c>Backends.Auto</c> against the compilation.</summary>
