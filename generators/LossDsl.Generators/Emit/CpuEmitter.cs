@@ -657,35 +657,12 @@ internal static class CpuEmitter
         private string Scalar(int id, System.Func<int, string> name, string t, string math)
         {
             var n = _g[id];
-            string A(int i) => name(n.Args[i]);
-            string C(double v) => t == "float" ? CodeWriter.Num(v) + "f" : CodeWriter.Num(v);
             return n.Op switch
             {
                 Op.Input => $"_in{(int)n.Value}[i]",
                 Op.AvgPool or Op.MaxPool or Op.MinPool => $"st{id}[i]",
                 Op.PlaneSize or Op.BatchSize => ShapeName(id),
-                Op.Neg => $"-{A(0)}",
-                Op.Add => $"{A(0)} + {A(1)}",
-                Op.Sub => $"{A(0)} - {A(1)}",
-                Op.Mul => $"{A(0)} * {A(1)}",
-                Op.Div => $"{A(0)} / {A(1)}",
-                Op.Abs => $"{math}.Abs({A(0)})",
-                Op.Exp => $"{math}.Exp({A(0)})",
-                Op.Log => $"{math}.Log({A(0)})",
-                Op.Sqrt => $"{math}.Sqrt({A(0)})",
-                Op.Square => $"{A(0)} * {A(0)}",
-                Op.Pow => $"{math}.Pow({A(0)}, {C(n.Value)})",
-                Op.Min => $"{math}.Min({A(0)}, {A(1)})",
-                Op.Max => $"{math}.Max({A(0)}, {A(1)})",
-                Op.Sigmoid => $"{SM}.Sigmoid({A(0)})",
-                Op.LogSigmoid => $"{SM}.LogSigmoid({A(0)})",
-                Op.Softplus => $"{SM}.Softplus({A(0)})",
-                Op.Sign => $"{SM}.Sign({A(0)})",
-                Op.Step => $"{SM}.Step({A(0)}, {A(1)})",
-                Op.InRange => $"{SM}.InRange({A(0)}, {C(n.Value)}, {C(n.Value2)})",
-                Op.Clamp => $"{SM}.Clamp({A(0)}, {C(n.Value)}, {C(n.Value2)})",
-                Op.BceWithLogits => $"{SM}.BceWithLogits({A(0)}, {A(1)})",
-                _ => $"/* unsupported {n.Op} */ default",
+                _ => ScalarSyntax.Pointwise(n, name, t, math, SM) ?? $"/* unsupported {n.Op} */ default",
             };
         }
 

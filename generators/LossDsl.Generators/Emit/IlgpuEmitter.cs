@@ -758,35 +758,12 @@ internal static class IlgpuEmitter
         private string Expr(int id, System.Func<int, string> name, string t)
         {
             var n = _g[id];
-            string A(int i) => name(n.Args[i]);
-            string C(double v) => t == "float" ? CodeWriter.Num(v) + "f" : CodeWriter.Num(v);
             return n.Op switch
             {
                 Op.Input => $"{In((int)n.Value)}[i]",
                 Op.AvgPool or Op.MaxPool or Op.MinPool => _stencilSlot[id] == 0 ? "stencils[i]" : $"stencils[({CodeWriter.Int(_stencilSlot[id])} * length) + i]",
                 Op.PlaneSize or Op.BatchSize => ShapeName(id),
-                Op.Neg => $"-{A(0)}",
-                Op.Add => $"{A(0)} + {A(1)}",
-                Op.Sub => $"{A(0)} - {A(1)}",
-                Op.Mul => $"{A(0)} * {A(1)}",
-                Op.Div => $"{A(0)} / {A(1)}",
-                Op.Square => $"{A(0)} * {A(0)}",
-                Op.Abs => $"{DM}.Abs({A(0)})",
-                Op.Exp => $"{DM}.Exp({A(0)})",
-                Op.Log => $"{DM}.Log({A(0)})",
-                Op.Sqrt => $"{DM}.Sqrt({A(0)})",
-                Op.Pow => $"{DM}.Pow({A(0)}, {C(n.Value)})",
-                Op.Min => $"{DM}.Min({A(0)}, {A(1)})",
-                Op.Max => $"{DM}.Max({A(0)}, {A(1)})",
-                Op.Sigmoid => $"{DM}.Sigmoid({A(0)})",
-                Op.LogSigmoid => $"{DM}.LogSigmoid({A(0)})",
-                Op.Softplus => $"{DM}.Softplus({A(0)})",
-                Op.Sign => $"{DM}.Sign({A(0)})",
-                Op.Step => $"{DM}.Step({A(0)}, {A(1)})",
-                Op.InRange => $"{DM}.InRange({A(0)}, {C(n.Value)}, {C(n.Value2)})",
-                Op.Clamp => $"{DM}.Clamp({A(0)}, {C(n.Value)}, {C(n.Value2)})",
-                Op.BceWithLogits => $"{DM}.BceWithLogits({A(0)}, {A(1)})",
-                _ => $"/* unsupported {n.Op} */ default",
+                _ => ScalarSyntax.Pointwise(n, name, t, DM, DM) ?? $"/* unsupported {n.Op} */ default",
             };
         }
     }
