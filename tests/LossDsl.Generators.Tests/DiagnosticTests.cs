@@ -126,8 +126,13 @@ public class DiagnosticTests
     public void LD0008_EvenWindowFromIntegerDivision() =>
         Single("LD0008", "[Loss] public static partial class L { static Field W(Target m, int k) => 1 + [|AvgPool(m, k / 4)|]; [Term] static Plane T(Logits pred, Target mask) => WeightedMean(BceWithLogits(pred, mask), W(mask, 66)); }", "The window of 'AvgPool' is 16");
 
-    // LD0009 (non-constant window) has no test: a window is an int, and every int the parser accepts is a constant
-    // (literals, const fields, helper parameters bound to constants); anything else is reported first as LD0005/LD0006.
+    [Fact]
+    public void LD0009_WindowFromAStaticReadonlyField() =>
+        Single("LD0009", "[Loss] public static partial class L { static readonly int K = 31; [Term] static Plane T(Logits pred, Target mask) => WeightedMean(BceWithLogits(pred, mask), 1 + [|AvgPool(mask, K)|]); }", "The window of 'AvgPool' must be a compile-time constant");
+
+    [Fact]
+    public void LD0009_WindowFromARuntimeValue() =>
+        Single("LD0009", "[Loss] public static partial class L { [Term] static Plane T(Logits pred, Target mask) => WeightedMean(BceWithLogits(pred, mask), 1 + [|MaxPool(mask, System.Environment.ProcessorCount)|]); }", "The window of 'MaxPool' must be a compile-time constant");
 
     [Fact]
     public void LD0010_NoDifferentiableInput() =>

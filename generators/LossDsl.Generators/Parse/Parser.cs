@@ -517,10 +517,19 @@ internal sealed partial class Parser
         if (container == Ns + ".Dsl")
         {
             var values = new int[args.Count];
+            bool stencil = method.Name is "AvgPool" or "MaxPool" or "MinPool";
             for (int i = 0; i < args.Count; i++)
             {
+                int reported = _diagnostics.Count;
                 if (Eval(args[i].Value, env) is not int v)
                 {
+                    if (stencil && i == 1)
+                    {
+                        // Whatever made the window unreadable, the fix is the same: a constant window.
+                        _diagnostics.RemoveRange(reported, _diagnostics.Count - reported);
+                        Report(DiagnosticDescriptors.NonConstantKernel, call.Syntax.GetLocation(), method.Name);
+                    }
+
                     return null;
                 }
 
