@@ -386,13 +386,8 @@ internal static class CpuEmitter
                 w.Line($"            double v{id} = _sums[(p * Accumulators) + {a}]; // {MathText.Expr(_s, id)}");
             }
 
-            foreach (int id in _s.PlaneProgram)
+            foreach (int id in _s.PlaneStatements)
             {
-                if (_g[id].Op == Op.Seed)
-                {
-                    continue;
-                }
-
                 w.Line($"            double v{id} = {DoubleExpr(id, EpilogueName)}; // {MathText.Expr(_s, id)}");
             }
 

@@ -637,7 +637,7 @@ internal static class IlgpuEmitter
             }
 
             var planeDefined = new HashSet<int>();
-            var planeNodes = _s.PlaneProgram.Where(id => _g[id].Op != Op.Seed).ToList();
+            var planeNodes = _s.PlaneStatements.ToList();
             LoadBatch(w, planeNodes.Append(_s.PlaneLoss).Concat(_s.PlaneSums.Select(ps => _g[ps].Args[0])), planeDefined);
             foreach (int id in planeNodes)
             {

@@ -311,13 +311,8 @@ internal static class TorchSharpEmitter
             w.Line("// Plane epilogue on N×C float64 tensors: loss, seed and adjoints.");
             string defaultSeed = spec.Reduction == ReductionKind.Mean ? "1.0 / shape.Planes" : "1.0";
             w.Line($"var seed = planeSeeds is null ? {TM}.ToPlanes({defaultSeed}, shape.N, shape.C, device) : planeSeeds.to({ST}.Float64);");
-            foreach (int id in _s.PlaneProgram)
+            foreach (int id in _s.PlaneStatements)
             {
-                if (_g[id].Op == Op.Seed)
-                {
-                    continue;
-                }
-
                 w.Line($"var v{id} = {EpilogueExpr(id)}; // {MathText.Expr(_s, id)}");
             }
 

@@ -173,7 +173,7 @@ internal sealed partial class Parser
             Report(DiagnosticDescriptors.BackendUnavailable, location, type.Name, "ILGPU", "LossDsl.Ilgpu");
         }
 
-        // The TorchSharp and ILGPU backends reuse the CPU backend's per-plane epilogue helpers.
+        // The CPU backend is always emitted: the TorchSharp backend runs it on CPU tensors.
         return set | BackendSet.Cpu;
     }
 

@@ -42,6 +42,24 @@ internal sealed record ScheduleSpec(
     /// <summary>Number of passes over pixel memory: stencil passes count two (separable), plus the forward and backward sweeps.</summary>
     public int MemorySweeps => (Stencils.Count * 2) + 1 + (BackwardProgram.Count > 0 ? 1 : 0);
 
+    /// <summary>
+    /// The plane-epilogue statements a backend prints: <see cref="PlaneProgram"/> without the seed, which is an input of
+    /// the epilogue (the caller's upstream gradient or the reduction's default), not a computed value.
+    /// </summary>
+    public System.Collections.Generic.IEnumerable<int> PlaneStatements
+    {
+        get
+        {
+            foreach (int id in PlaneProgram)
+            {
+                if (Graph[id].Op != Op.Seed)
+                {
+                    yield return id;
+                }
+            }
+        }
+    }
+
     public bool HasBatchSums => Accumulators.Any(a => Graph[a].Op == Op.BatchSum);
 }
 
