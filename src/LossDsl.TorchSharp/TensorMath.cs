@@ -64,36 +64,25 @@ public static class TensorMath
     /// <param name="a">The first operand.</param>
     /// <param name="b">The second operand (broadcast).</param>
     /// <returns>The step, in <paramref name="a"/>'s dtype.</returns>
-    public static Tensor Step(Tensor a, Tensor b)
-    {
-        using var gt = a.gt(b);
-        using var ge = a.ge(b);
-        using var gtf = gt.to(a.dtype);
-        using var gef = ge.to(a.dtype);
-        using var sum = gtf + gef;
-        return sum * 0.5;
-    }
+    public static Tensor Step(Tensor a, Tensor b) => Halves(a.gt(b), a.ge(b), a.dtype);
 
     /// <inheritdoc cref="Step(Tensor, Tensor)"/>
-    public static Tensor Step(Tensor a, double b)
-    {
-        using var gt = a.gt(b);
-        using var ge = a.ge(b);
-        using var gtf = gt.to(a.dtype);
-        using var gef = ge.to(a.dtype);
-        using var sum = gtf + gef;
-        return sum * 0.5;
-    }
+    public static Tensor Step(Tensor a, double b) => Halves(a.gt(b), a.ge(b), a.dtype);
 
     /// <inheritdoc cref="Step(Tensor, Tensor)"/>
-    public static Tensor Step(double a, Tensor b)
+    public static Tensor Step(double a, Tensor b) => Halves(b.lt(a), b.le(a), b.dtype);
+
+    /// <summary>(strict + loose) / 2 as <paramref name="dtype"/>: 1 where both comparisons hold, ½ where only the loose one does.</summary>
+    private static Tensor Halves(Tensor strict, Tensor loose, ScalarType dtype)
     {
-        using var lt = b.lt(a);
-        using var le = b.le(a);
-        using var ltf = lt.to(b.dtype);
-        using var lef = le.to(b.dtype);
-        using var sum = ltf + lef;
-        return sum * 0.5;
+        using (strict)
+        using (loose)
+        {
+            using var s = strict.to(dtype);
+            using var l = loose.to(dtype);
+            using var sum = s + l;
+            return sum * 0.5;
+        }
     }
 
     /// <summary>1 where lo ≤ x ≤ hi, else 0 (the derivative convention of <c>torch.clamp</c>).</summary>
