@@ -18,12 +18,12 @@ public class GoldenTests
 
     private static (Loss32, Loss64) Pick(GoldenCase c) => (c.Kernel, c.Form) switch
     {
-        (31, "weighted") => (Structure31.Cpu.Compute, Structure31.Cpu.Compute),
-        (31, "pranet") => (PraNet31.Cpu.Compute, PraNet31.Cpu.Compute),
-        (3, "weighted") => (Structure3.Cpu.Compute, Structure3.Cpu.Compute),
-        (3, "pranet") => (PraNet3.Cpu.Compute, PraNet3.Cpu.Compute),
-        (5, "weighted") => (Structure5.Cpu.Compute, Structure5.Cpu.Compute),
-        (5, "pranet") => (PraNet5.Cpu.Compute, PraNet5.Cpu.Compute),
+        (31, "weighted") => (WeightedK31.Cpu.Compute, WeightedK31.Cpu.Compute),
+        (31, "pranet") => (PraNetK31.Cpu.Compute, PraNetK31.Cpu.Compute),
+        (3, "weighted") => (WeightedK3.Cpu.Compute, WeightedK3.Cpu.Compute),
+        (3, "pranet") => (PraNetK3.Cpu.Compute, PraNetK3.Cpu.Compute),
+        (5, "weighted") => (WeightedK5.Cpu.Compute, WeightedK5.Cpu.Compute),
+        (5, "pranet") => (PraNetK5.Cpu.Compute, PraNetK5.Cpu.Compute),
         _ => throw new InvalidDataException($"no test loss for kernel {c.Kernel}, form {c.Form}"),
     };
 

@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using System.Threading.Tasks;
+using LossDsl.Tests;
 using Xunit;
 
 namespace LossDsl.Cpu.Tests;
@@ -24,11 +25,11 @@ public class NumericTests
     {
         var shape = new LossShape(n, c, h, w);
         var (pred, mask) = Inputs.Random(shape, seed);
-        double expected = Structure31.Reference.Compute(Inputs.Logits(shape, pred), Inputs.Target(shape, mask));
-        double actual = Structure31.Cpu.Compute(pred, mask, Span<double>.Empty, shape);
+        double expected = WeightedK31.Reference.Compute(Inputs.Logits(shape, pred), Inputs.Target(shape, mask));
+        double actual = WeightedK31.Cpu.Compute(pred, mask, Span<double>.Empty, shape);
         Assert.InRange(Math.Abs(actual - expected), 0, 1e-12 * Math.Abs(expected));
 
-        float actual32 = Structure31.Cpu.Compute(Inputs.ToFloat(pred), Inputs.ToFloat(mask), Span<float>.Empty, shape);
+        float actual32 = WeightedK31.Cpu.Compute(Inputs.ToFloat(pred), Inputs.ToFloat(mask), Span<float>.Empty, shape);
         Assert.InRange(Math.Abs(actual32 - expected), 0, 1e-5 * Math.Abs(expected));
     }
 
@@ -77,7 +78,7 @@ public class NumericTests
     {
         var shape = new LossShape(2, 2, 7, 9);
         var (pred, mask) = Inputs.Random(shape, 11);
-        CheckGradient(Structure31.Cpu.Compute, shape, pred, mask, 1e-8);
+        CheckGradient(WeightedK31.Cpu.Compute, shape, pred, mask, 1e-8);
     }
 
     [Fact]
@@ -85,7 +86,7 @@ public class NumericTests
     {
         var shape = new LossShape(2, 1, 6, 11);
         var (pred, mask) = Inputs.Random(shape, 12, softMask: true);
-        CheckGradient(PraNet31.Cpu.Compute, shape, pred, mask, 1e-8);
+        CheckGradient(PraNetK31.Cpu.Compute, shape, pred, mask, 1e-8);
     }
 
     [Fact]
@@ -142,11 +143,11 @@ public class NumericTests
         var p32 = Inputs.ToFloat(pred);
         var m32 = Inputs.ToFloat(mask);
         var grad0 = new float[shape.Length];
-        float loss0 = Structure31.Cpu.Compute(p32, m32, grad0, shape);
+        float loss0 = WeightedK31.Cpu.Compute(p32, m32, grad0, shape);
         Parallel.For(0, 16, new ParallelOptions { MaxDegreeOfParallelism = 4 }, _ =>
         {
             var grad = new float[shape.Length];
-            float loss = Structure31.Cpu.Compute(p32, m32, grad, shape);
+            float loss = WeightedK31.Cpu.Compute(p32, m32, grad, shape);
             Assert.Equal(loss0, loss);
             Assert.True(grad.AsSpan().SequenceEqual(grad0), "gradients differ between calls");
         });
@@ -158,8 +159,8 @@ public class NumericTests
         foreach (var shape in new[] { new LossShape(1, 1, 40, 40), new LossShape(2, 2, 10, 12), new LossShape(1, 1, 64, 50) })
         {
             var (pred, mask) = Inputs.Random(shape, shape.H);
-            double expected = Structure31.Reference.Compute(Inputs.Logits(shape, pred), Inputs.Target(shape, mask));
-            Assert.InRange(Math.Abs(Structure31.Cpu.Compute(pred, mask, Span<double>.Empty, shape) - expected), 0, 1e-12);
+            double expected = WeightedK31.Reference.Compute(Inputs.Logits(shape, pred), Inputs.Target(shape, mask));
+            Assert.InRange(Math.Abs(WeightedK31.Cpu.Compute(pred, mask, Span<double>.Empty, shape) - expected), 0, 1e-12);
         }
     }
 
@@ -170,7 +171,7 @@ public class NumericTests
         var (pred, mask) = Inputs.Random(shape, 16);
         pred[10] = double.NaN;
         var grad = new double[shape.Length];
-        Assert.True(double.IsNaN(Structure31.Cpu.Compute(pred, mask, grad, shape)));
+        Assert.True(double.IsNaN(WeightedK31.Cpu.Compute(pred, mask, grad, shape)));
         Assert.True(double.IsNaN(grad[10]));
     }
 
@@ -185,8 +186,8 @@ public class NumericTests
         }
 
         var grad = new float[shape.Length];
-        float loss = Structure31.Cpu.Compute(Inputs.ToFloat(pred), Inputs.ToFloat(mask), grad, shape);
-        double expected = Structure31.Reference.Compute(Inputs.Logits(shape, pred), Inputs.Target(shape, mask));
+        float loss = WeightedK31.Cpu.Compute(Inputs.ToFloat(pred), Inputs.ToFloat(mask), grad, shape);
+        double expected = WeightedK31.Reference.Compute(Inputs.Logits(shape, pred), Inputs.Target(shape, mask));
         Assert.True(float.IsFinite(loss));
         Assert.InRange(Math.Abs(loss - expected), 0, 1e-5 * expected);
         Assert.All(grad, g => Assert.True(float.IsFinite(g)));
@@ -197,18 +198,18 @@ public class NumericTests
     {
         var shape = new LossShape(1, 2, 4, 4);
         var ok = new float[shape.Length];
-        var ex = Assert.Throws<ArgumentException>(() => Structure31.Cpu.Compute(new float[5], ok, ok, shape));
+        var ex = Assert.Throws<ArgumentException>(() => WeightedK31.Cpu.Compute(new float[5], ok, ok, shape));
         Assert.Equal("pred", ex.ParamName);
         Assert.Contains("32", ex.Message);
-        ex = Assert.Throws<ArgumentException>(() => Structure31.Cpu.Compute(ok, new float[33], ok, shape));
+        ex = Assert.Throws<ArgumentException>(() => WeightedK31.Cpu.Compute(ok, new float[33], ok, shape));
         Assert.Equal("mask", ex.ParamName);
-        ex = Assert.Throws<ArgumentException>(() => Structure31.Cpu.Compute(ok, ok, new float[31], shape));
+        ex = Assert.Throws<ArgumentException>(() => WeightedK31.Cpu.Compute(ok, ok, new float[31], shape));
         Assert.Equal("predGrad", ex.ParamName);
-        ex = Assert.Throws<ArgumentException>(() => Structure31.Cpu.Compute(ok, ok, ok, new float[3], shape));
+        ex = Assert.Throws<ArgumentException>(() => WeightedK31.Cpu.Compute(ok, ok, ok, new float[3], shape));
         Assert.Equal("planeLosses", ex.ParamName);
         ex = Assert.Throws<ArgumentException>(() => DicePerPlane.Cpu.Backward(ok, ok, new float[1], ok, shape));
         Assert.Equal("planeSeeds", ex.ParamName);
-        Assert.Throws<ArgumentOutOfRangeException>(() => Structure31.Cpu.Compute(ok, ok, ok, new LossShape(0, 2, 4, 4)));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Structure31.Cpu.Compute(ok, ok, ok, new LossShape(1, -2, 4, 4)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => WeightedK31.Cpu.Compute(ok, ok, ok, new LossShape(0, 2, 4, 4)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => WeightedK31.Cpu.Compute(ok, ok, ok, new LossShape(1, -2, 4, 4)));
     }
 }

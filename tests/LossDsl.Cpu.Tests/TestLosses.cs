@@ -2,54 +2,6 @@ using static LossDsl.Dsl;
 
 namespace LossDsl.Cpu.Tests;
 
-// The structure loss with the parameters of each golden case, in both forms (see tests/golden/README.md).
-
-[Loss]
-public static partial class Structure31
-{
-    [Term]
-    private static Plane Bce(Logits pred, Target mask) => Prelude.WeightedBce(pred, mask, Prelude.BoundaryWeight(mask, 31, 5));
-
-    [Term]
-    private static Plane IoU(Logits pred, Target mask) => Prelude.WeightedIoU(pred, mask, Prelude.BoundaryWeight(mask, 31, 5), 1);
-}
-
-[Loss]
-public static partial class PraNet31
-{
-    [Term]
-    private static Batch Bce(Logits pred, Target mask) => BatchMean(BceWithLogits(pred, mask));
-
-    [Term]
-    private static Plane IoU(Logits pred, Target mask) => Prelude.WeightedIoU(pred, mask, Prelude.BoundaryWeight(mask, 31, 5), 1);
-}
-
-[Loss, BoundaryWeight(Kernel = 3, Gain = 2), WeightedBce, WeightedIoU(Smooth = 0.5)]
-public static partial class Structure3;
-
-[Loss]
-public static partial class PraNet3
-{
-    [Term]
-    private static Batch Bce(Logits pred, Target mask) => BatchMean(BceWithLogits(pred, mask));
-
-    [Term]
-    private static Plane IoU(Logits pred, Target mask) => Prelude.WeightedIoU(pred, mask, Prelude.BoundaryWeight(mask, 3, 2), 0.5);
-}
-
-[Loss, BoundaryWeight(Kernel = 5, Gain = 5), WeightedBce, WeightedIoU(Smooth = 1)]
-public static partial class Structure5;
-
-[Loss]
-public static partial class PraNet5
-{
-    [Term]
-    private static Batch Bce(Logits pred, Target mask) => BatchMean(BceWithLogits(pred, mask));
-
-    [Term]
-    private static Plane IoU(Logits pred, Target mask) => Prelude.WeightedIoU(pred, mask, Prelude.BoundaryWeight(mask, 5, 5), 1);
-}
-
 /// <summary>Exercises every pointwise op, both stencil extrema and per-plane math, for the reference comparison.</summary>
 [Loss(Reduction = Reduction.Sum)]
 public static partial class Kitchen

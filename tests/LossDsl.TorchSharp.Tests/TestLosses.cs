@@ -2,38 +2,8 @@ using static LossDsl.Dsl;
 
 namespace LossDsl.TorchSharp.Tests;
 
-// Losses declared in the test project itself (the generator runs here too), for the golden cases' other kernel
-// sizes, Reduction.None and the ops the structure loss does not use.
-
-/// <summary>Weighted ("intended") structure loss, k = 3, gain 2, smooth ½ (golden kernel3_gain2_smooth05_n3_weighted).</summary>
-[Loss, BoundaryWeight(Kernel = 3, Gain = 2), WeightedBce, WeightedIoU(Smooth = 0.5)]
-public static partial class WeightedK3;
-
-/// <summary>Weighted structure loss, k = 5 (golden kernel5_n3_weighted).</summary>
-[Loss, BoundaryWeight(Kernel = 5, Gain = 5), WeightedBce, WeightedIoU(Smooth = 1)]
-public static partial class WeightedK5;
-
-/// <summary>PraNet's published form, k = 3, gain 2, smooth ½.</summary>
-[Loss]
-public static partial class PraNetK3
-{
-    [Term]
-    private static Batch Bce(Logits pred, Target mask) => BatchMean(BceWithLogits(pred, mask));
-
-    [Term]
-    private static Plane IoU(Logits pred, Target mask) => Prelude.WeightedIoU(pred, mask, Prelude.BoundaryWeight(mask, 3, 2), 0.5);
-}
-
-/// <summary>PraNet's published form, k = 5.</summary>
-[Loss]
-public static partial class PraNetK5
-{
-    [Term]
-    private static Batch Bce(Logits pred, Target mask) => BatchMean(BceWithLogits(pred, mask));
-
-    [Term]
-    private static Plane IoU(Logits pred, Target mask) => Prelude.WeightedIoU(pred, mask, Prelude.BoundaryWeight(mask, 5, 5), 1);
-}
+// Losses declared in the test project itself (the generator runs here too), for Reduction.None and the ops the
+// structure loss does not use; the golden cases' parameter sets are in tests/Shared/GoldenLosses.cs.
 
 /// <summary>The weighted structure loss per plane (Reduction.None), k = 5.</summary>
 [Loss(Reduction = Reduction.None), BoundaryWeight(Kernel = 5, Gain = 5), WeightedBce, WeightedIoU(Smooth = 1)]
