@@ -37,12 +37,6 @@ internal sealed class CodeWriter
         return this;
     }
 
-    public IDisposable Block(string header)
-    {
-        Open(header);
-        return new Closer(this);
-    }
-
     public void Doc(string tag, string text)
     {
         Line($"/// <{tag}>");
@@ -79,13 +73,4 @@ internal sealed class CodeWriter
     }
 
     public static string Int(int v) => v.ToString(CultureInfo.InvariantCulture);
-
-    private sealed class Closer : IDisposable
-    {
-        private readonly CodeWriter _w;
-
-        public Closer(CodeWriter w) => _w = w;
-
-        public void Dispose() => _w.Close();
-    }
 }

@@ -62,7 +62,4 @@ internal static class ImmutableEquatableArray
 {
     public static ImmutableEquatableArray<T> ToEquatable<T>(this IEnumerable<T> values)
         where T : IEquatable<T> => new(values);
-
-    public static ImmutableEquatableArray<T> Of<T>(params T[] values)
-        where T : IEquatable<T> => new(values);
 }

@@ -59,23 +59,4 @@ internal sealed record ScheduleSpec(
             }
         }
     }
-
-    public bool HasBatchSums => Accumulators.Any(a => Graph[a].Op == Op.BatchSum);
-}
-
-internal static class EnumerableExtensions
-{
-    public static bool Any<T>(this ImmutableEquatableArray<T> array, System.Func<T, bool> predicate)
-        where T : System.IEquatable<T>
-    {
-        foreach (var item in array)
-        {
-            if (predicate(item))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
 }
