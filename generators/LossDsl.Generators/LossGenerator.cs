@@ -2,6 +2,7 @@ using System.Linq;
 using LossDsl.Generators.Differentiate;
 using LossDsl.Generators.Diagnostics;
 using LossDsl.Generators.Emit;
+using LossDsl.Generators.Kernels;
 using LossDsl.Generators.Lower;
 using LossDsl.Generators.Model;
 using LossDsl.Generators.Parse;
@@ -24,6 +25,7 @@ internal static class TrackingNames
     public const string Diagnostics = nameof(Diagnostics);
     public const string Spec = nameof(Spec);
     public const string Schedule = nameof(Schedule);
+    public const string Kernels = nameof(Kernels);
 }
 
 /// <summary>
@@ -63,9 +65,13 @@ public sealed class LossGenerator : IIncrementalGenerator
             .Select(static (spec, _) => Compile(spec))
             .WithTrackingName(TrackingNames.Schedule);
 
-        context.RegisterSourceOutput(schedules, static (spc, s) =>
+        var programs = schedules
+            .Select(static (s, _) => KernelPlanner.Plan(s))
+            .WithTrackingName(TrackingNames.Kernels);
+
+        context.RegisterSourceOutput(programs, static (spc, s) =>
         {
-            spc.AddSource(Shell.Hint(s.Spec, "Reference"), ReferenceEmitter.Emit(s));
+            spc.AddSource(Shell.Hint(s.Spec, "Reference"), ReferenceEmitter.Emit(s.Schedule));
             if (s.Spec.Backends.HasFlag(BackendSet.Cpu))
             {
                 spc.AddSource(Shell.Hint(s.Spec, "Cpu"), CpuEmitter.Emit(s));
@@ -82,20 +88,20 @@ public sealed class LossGenerator : IIncrementalGenerator
             }
         });
 
-        RegisterIlgpuArity(context, parsed, schedules);
+        RegisterIlgpuArity(context, parsed, programs);
     }
 
     /// <summary>
-    /// LD0020: the ILGPU kernels' parameter counts come from the schedule, the class location from the parse result. The two
+    /// LD0020: the ILGPU kernels' parameter counts come from the kernel program, the class location from the parse result. The two
     /// meet in one cheap collected step keyed by the type's name, so a moved class re-reports the warning at its new place
     /// without re-running the schedule or the emitters.
     /// </summary>
     private static void RegisterIlgpuArity(
         IncrementalGeneratorInitializationContext context,
         IncrementalValuesProvider<ParseResult> parsed,
-        IncrementalValuesProvider<ScheduleSpec> schedules)
+        IncrementalValuesProvider<KernelProgram> programs)
     {
-        var tooWide = schedules
+        var tooWide = programs
             .Where(static s => s.Spec.Backends.HasFlag(BackendSet.Ilgpu))
             .Select(static (s, _) => (Key: s.Spec.Type.FullName, s.Spec.Type.Name, Count: IlgpuEmitter.ParameterCount(s)))
             .Where(static x => x.Count > IlgpuEmitter.MaxLoaderArity)
@@ -118,6 +124,6 @@ public sealed class LossGenerator : IIncrementalGenerator
         });
     }
 
-    /// <summary>The compiler's middle: lower, differentiate and schedule a parsed loss.</summary>
+    /// <summary>The compiler's middle: lower, differentiate and schedule a parsed loss (the kernel program is planned from it).</summary>
     internal static ScheduleSpec Compile(LossSpec spec) => Scheduler.Schedule(Differentiator.Differentiate(Lowerer.Lower(spec)));
 }

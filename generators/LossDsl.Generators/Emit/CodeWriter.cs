@@ -74,3 +74,10 @@ internal sealed class CodeWriter
 
     public static string Int(int v) => v.ToString(CultureInfo.InvariantCulture);
 }
+
+/// <summary>Text inside generated XML doc comments.</summary>
+internal static class Xml
+{
+    /// <summary>Escapes the characters XML requires (<c>&amp;</c>, <c>&lt;</c>, <c>&gt;</c>); quotes stay readable.</summary>
+    public static string Escape(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+}

@@ -1,15 +1,16 @@
 using System.Collections.Generic;
 using System.Linq;
+using LossDsl.Generators.Kernels;
 using LossDsl.Generators.Model;
-using LossDsl.Generators.Schedule;
 
 namespace LossDsl.Generators.Emit;
 
 /// <summary>
-/// Emits <c>L.Cpu</c>: the schedule printed as plain C# — a stencil pre-pass through <c>LossDsl.Cpu.Stencils</c>, one
-/// fused forward sweep and one backward sweep over contiguous chunks of rows (SIMD over <c>Vector256</c> with a scalar
-/// tail, chunks in parallel, partial sums in double combined in a fixed order so results do not depend on the thread count),
-/// and the per-plane epilogue in double. Emitted once for <c>float</c> and once for <c>double</c>.
+/// Emits <c>L.Cpu</c>: the kernel program printed as plain C#. Host code: spans pinned and validated, one kernel object per
+/// element type and thread (cached), the target-only kernels run per plane (filters through <c>LossDsl.Cpu.Stencils</c>),
+/// pixel kernels over contiguous chunks of rows on the <c>ChunkRunner</c> (SIMD over <c>Vector256</c> with a scalar tail;
+/// partial sums in double, combined in a fixed order so results do not depend on the thread count), plane and once kernels
+/// as loops in double. Emitted once for <c>float</c> and once for <c>double</c>; the ops are spelled by the CPU syntax tables.
 /// </summary>
 internal static class CpuEmitter
 {
@@ -17,7 +18,7 @@ internal static class CpuEmitter
     private const string VM = "global::LossDsl.Cpu.VectorMath";
     private const string SM = "global::LossDsl.Scalar";
 
-    public static string Emit(ScheduleSpec s)
+    public static string Emit(KernelProgram s)
     {
         var spec = s.Spec;
         return Shell.Write(spec, w =>
@@ -41,19 +42,20 @@ internal static class CpuEmitter
 
     internal static string GradName(InputSpec input) => Shell.GradName(input.Name);
 
-    private static string CpuDoc(ScheduleSpec s)
+    private static string CpuDoc(KernelProgram s)
     {
         var lines = new List<string>
         {
             "Fused CPU backend (generated from the schedule below; vectorised, multi-threaded, no native dependency).",
             "<code>",
         };
-        lines.AddRange(MathText.Dump(s).TrimEnd('\n').Split('\n').Select(l => System.Security.SecurityElement.Escape(l)));
+        lines.AddRange(MathText.Dump(s.Schedule).TrimEnd('\n').Split('\n').Select(l => Xml.Escape(l)));
+        lines.AddRange(KernelText.Describe(s).TrimEnd('\n').Split('\n').Select(l => Xml.Escape(l)));
         lines.Add("</code>");
         return string.Join("\n", lines);
     }
 
-    private static void EmitEntryPoints(CodeWriter w, ScheduleSpec s, string t)
+    private static void EmitEntryPoints(CodeWriter w, KernelProgram s, string t)
     {
         var spec = s.Spec;
         string ins = Shell.Params(spec, _ => $"global::System.ReadOnlySpan<{t}>");
@@ -133,54 +135,72 @@ internal static class CpuEmitter
         w.Line();
     }
 
-    /// <summary>Prints one element type's kernel class.</summary>
+    /// <summary>Prints one element type's kernel class: host code around the program's kernels.</summary>
     private sealed class KernelWriter
     {
-        private readonly ScheduleSpec _s;
-        private readonly Graph _g;
+        private const string V = "global::System.Runtime.Intrinsics.Vector256";
+        private const string VM = "global::LossDsl.Cpu.VectorMath";
+
+        private readonly KernelProgram _s;
         private readonly string _t;
         private readonly string _cls;
         private readonly CodeWriter _w;
         private readonly List<InputSpec> _inputs;
         private readonly List<int> _logits;
+        private readonly Syntax _vector;
+        private readonly Syntax _scalar;
+        private readonly Syntax _double = Syntax.CpuScalar("double");
 
-        public KernelWriter(ScheduleSpec s, string t, CodeWriter w)
+        public KernelWriter(KernelProgram s, string t, CodeWriter w)
         {
             _s = s;
-            _g = s.Graph;
             _t = t;
             _cls = t == "float" ? "Float32" : "Float64";
             _w = w;
             _inputs = s.Spec.Inputs.ToList();
-            _logits = Enumerable.Range(0, _inputs.Count).Where(i => _inputs[i].Role == InputRole.Logits).ToList();
+            _logits = s.LogitsInputs.ToList();
+            _vector = Syntax.CpuVector(t, V);
+            _scalar = Syntax.CpuScalar(t);
         }
 
-        private string Vt => $"{V}<{_t}>";
+        private IEnumerable<Kernel> TargetKernels => _s.Kernels.Where(k => k.Role == KernelRole.Target);
 
-        private string Lit(double c) => _t == "float" ? CodeWriter.Num(c) + "f" : CodeWriter.Num(c);
+        private IEnumerable<Kernel> PixelKernels => _s.Kernels.Where(k => k.Role != KernelRole.Target && k.Domain == Domain.Pixels);
+
+        private bool HasFilters => _s.Kernels.Any(k => k.Domain == Domain.Filter);
+
+        private int MaxAccumulators => _s.Kernels.Select(k => k.Body.Count(x => x is AccumulateStatement)).DefaultIfEmpty(0).Max();
+
+        private string Lit(double c) => Literals.Of(c, _t);
+
+        private static string Delegate(Kernel k) => "_" + char.ToLowerInvariant(k.Name[0]) + k.Name.Substring(1);
 
         public void Emit()
         {
             var w = _w;
-            var spec = _s.Spec;
             w.Line($"private sealed unsafe class {_cls}");
             w.Line("{");
             w.Line("    /// <summary>Pixels per parallel chunk (whole rows of one plane); fixed, so sums do not depend on the thread count.</summary>");
             w.Line("    private const int ChunkPixels = 16384;");
-            w.Line($"    private const int Accumulators = {_s.Accumulators.Count};");
+            w.Line($"    private const int MaxAccumulators = {CodeWriter.Int(System.Math.Max(1, MaxAccumulators))};");
+            w.Line($"    private const int PlaneSlots = {CodeWriter.Int(_s.PlaneSlots.Count)}; // {KernelText.Slots(_s, _s.PlaneSlots)}");
+            w.Line($"    private const int BatchSlots = {CodeWriter.Int(System.Math.Max(1, _s.BatchSlots.Count))};{(_s.BatchSlots.Count > 0 ? " // " + KernelText.Slots(_s, _s.BatchSlots) : string.Empty)}");
             w.Line();
             w.Line("    [global::System.ThreadStatic]");
             w.Line($"    private static {_cls}? s_cached;");
             w.Line();
             w.Line("    private readonly global::LossDsl.Cpu.ChunkRunner _runner = new();");
-            w.Line("    private readonly global::System.Action<int> _forward;");
-            w.Line("    private readonly global::System.Action<int> _backward;");
-            if (_s.Stencils.Count > 0)
+            if (_s.HasTargetWork)
             {
-                w.Line("    private readonly global::System.Action<int> _stencils;");
+                w.Line("    private readonly global::System.Action<int> _target;");
             }
 
-            foreach (int i in Enumerable.Range(0, _inputs.Count))
+            foreach (var k in PixelKernels)
+            {
+                w.Line($"    private readonly global::System.Action<int> {Delegate(k)};");
+            }
+
+            for (int i = 0; i < _inputs.Count; i++)
             {
                 w.Line($"    private {_t}* _in{i}; // {_inputs[i].Name}");
             }
@@ -193,60 +213,50 @@ internal static class CpuEmitter
             w.Line("    private global::LossDsl.LossShape _shape;");
             w.Line("    private int _rowsPerChunk, _chunksPerPlane;");
             w.Line("    private double[] _partials = global::System.Array.Empty<double>();");
-            w.Line("    private double[] _sums = global::System.Array.Empty<double>();");
-            if (_s.Stencils.Count > 0)
+            w.Line("    private double[] _planes = global::System.Array.Empty<double>();");
+            w.Line("    private double[] _batch = global::System.Array.Empty<double>();");
+            foreach (var f in _s.Fields)
+            {
+                w.Line($"    private {_t}[] _field{f.Index} = global::System.Array.Empty<{_t}>(); // v{f.Node} = {MathText.Expr(_s.Schedule, f.Node)}");
+            }
+
+            if (HasFilters)
             {
                 w.Line("    private double[] _tmp = global::System.Array.Empty<double>();");
-                w.Line("    private global::LossDsl.LossShape _stencilShape;");
-                w.Line("    private bool _stencilsValid;");
             }
 
-            foreach (var st in _s.Stencils)
+            if (_s.HasTargetWork)
             {
-                w.Line($"    private {_t}[] _st{st.Node} = global::System.Array.Empty<{_t}>(); // {MathText.Expr(_s, st.Node)}");
-                if (!IsInput(st.Source))
-                {
-                    w.Line($"    private {_t}[] _src{st.Node} = global::System.Array.Empty<{_t}>(); // source of v{st.Node}");
-                }
-            }
-
-            foreach (int p in _s.SavedPlanes)
-            {
-                w.Line($"    private double[] _pv{p} = global::System.Array.Empty<double>(); // {MathText.Expr(_s, p)}");
-            }
-
-            foreach (int b in _s.SavedBatch)
-            {
-                w.Line($"    private double _bv{b}; // {MathText.Expr(_s, b)}");
-            }
-
-            foreach (int x in _s.ShapeScalars)
-            {
-                w.Line($"    private double _sv{x}; // {MathText.Expr(_s, x)}");
+                w.Line("    private global::LossDsl.LossShape _targetShape;");
+                w.Line("    private bool _targetValid;");
             }
 
             w.Line();
             w.Line($"    private {_cls}()");
             w.Line("    {");
-            w.Line("        _forward = Forward;");
-            w.Line("        _backward = Backward;");
-            if (_s.Stencils.Count > 0)
+            if (_s.HasTargetWork)
             {
-                w.Line("        _stencils = StencilPlane;");
+                w.Line("        _target = TargetPlane;");
+            }
+
+            foreach (var k in PixelKernels)
+            {
+                w.Line($"        {Delegate(k)} = {k.Name};");
             }
 
             w.Line("    }");
             w.Line();
             EmitRun();
             EmitExecute();
-            EmitStencils();
-            EmitSweep(forward: true);
-            EmitSweep(forward: false);
+            EmitTarget();
+            foreach (var k in PixelKernels)
+            {
+                EmitPixelKernel(k);
+            }
+
             w.Line("}");
             w.Line();
         }
-
-        private bool IsInput(int id) => _g[id].Op == Op.Input;
 
         private void EmitRun()
         {
@@ -291,146 +301,112 @@ internal static class CpuEmitter
         private void EmitExecute()
         {
             var w = _w;
-            var spec = _s.Spec;
             string ptrs = string.Join(", ", Enumerable.Range(0, _inputs.Count).Select(n => $"{_t}* p{n}").Concat(_logits.Select(n => $"{_t}* g{n}")));
             w.Line($"    private double Execute({ptrs}, global::System.Span<{_t}> planeLosses, global::System.ReadOnlySpan<{_t}> planeSeeds, global::LossDsl.LossShape shape, bool reuseTargetWork)");
             w.Line("    {");
             w.Line("        " + string.Join(" ", Enumerable.Range(0, _inputs.Count).Select(n => $"_in{n} = p{n};").Concat(_logits.Select(n => $"_grad{n} = g{n};"))));
             w.Line("        _shape = shape;");
-            w.Line("        int planes = shape.Planes, hw = shape.PlaneSize, length = shape.Length;");
+            w.Line("        int planes = shape.Planes;");
             w.Line("        _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.H, ChunkPixels / shape.W));");
             w.Line("        _chunksPerPlane = (shape.H + _rowsPerChunk - 1) / _rowsPerChunk;");
             w.Line("        int chunks = planes * _chunksPerPlane;");
-            w.Line("        Ensure(ref _partials, chunks * Accumulators);");
-            w.Line("        Ensure(ref _sums, planes * Accumulators);");
-            foreach (var st in _s.Stencils)
+            w.Line("        Ensure(ref _partials, chunks * MaxAccumulators);");
+            w.Line("        Ensure(ref _planes, planes * PlaneSlots);");
+            w.Line("        Ensure(ref _batch, BatchSlots);");
+            foreach (var f in _s.Fields)
             {
-                w.Line($"        Ensure(ref _st{st.Node}, length);");
-                if (!IsInput(st.Source))
+                w.Line($"        Ensure(ref _field{f.Index}, shape.Length);");
+            }
+
+            if (HasFilters)
+            {
+                w.Line("        Ensure(ref _tmp, shape.Length + (planes * shape.W));");
+            }
+
+            w.Line("        double result = 0;");
+            if (_s.HasTargetWork)
+            {
+                w.Line();
+                w.Line("        // Target-only kernels, one plane per task (skipped when the caller reuses the previous call's).");
+                w.Line("        if (!reuseTargetWork || !_targetValid || _targetShape != shape)");
+                w.Line("        {");
+                w.Line("            _targetValid = false;");
+                w.Line("            _runner.Run(planes, _target);");
+                w.Line("            _targetShape = shape;");
+                w.Line("            _targetValid = true;");
+                w.Line("        }");
+            }
+
+            bool inBackward = false;
+            foreach (var k in _s.Kernels.Where(k => k.Role != KernelRole.Target))
+            {
+                if (k.Role == KernelRole.Backward && !inBackward)
                 {
-                    w.Line($"        Ensure(ref _src{st.Node}, length);");
+                    w.Line();
+                    w.Line($"        if ({string.Join(" || ", _logits.Select(n => $"g{n} != null"))})");
+                    w.Line("        {");
+                    inBackward = true;
+                }
+
+                string pad = inBackward ? "            " : "        ";
+                if (!(inBackward && k == _s.Kernels.First(x => x.Role == KernelRole.Backward)))
+                {
+                    w.Line();
+                }
+
+                w.Line($"{pad}// {k.Name}: {k.Summary}");
+                switch (k.Domain)
+                {
+                    case Domain.Pixels:
+                        w.Line($"{pad}_runner.Run(chunks, {Delegate(k)});");
+                        var accs = k.Body.OfType<AccumulateStatement>().ToList();
+                        if (accs.Count > 0)
+                        {
+                            w.Line($"{pad}for (int p = 0; p < planes; p++)");
+                            w.Line($"{pad}{{");
+                            for (int a = 0; a < accs.Count; a++)
+                            {
+                                w.Line($"{pad}    double s{a} = 0;");
+                                w.Line($"{pad}    for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s{a} += _partials[(c * MaxAccumulators) + {CodeWriter.Int(a)}];");
+                                w.Line($"{pad}    _planes[{PlaneIndex(accs[a].Slot, "planes")}] = s{a};");
+                            }
+
+                            w.Line($"{pad}}}");
+                        }
+
+                        break;
+                    case Domain.Planes when k.Setup.Count > 0:
+                        // Braces keep the setup's names local to this kernel.
+                        w.Line($"{pad}{{");
+                        Setup(k, pad + "    ");
+                        w.Line($"{pad}    for (int p = 0; p < planes; p++)");
+                        w.Line($"{pad}    {{");
+                        EpilogueBody(k, pad + "        ");
+                        w.Line($"{pad}    }}");
+                        w.Line($"{pad}}}");
+                        break;
+                    case Domain.Planes:
+                        w.Line($"{pad}for (int p = 0; p < planes; p++)");
+                        w.Line($"{pad}{{");
+                        EpilogueBody(k, pad + "    ");
+                        w.Line($"{pad}}}");
+                        break;
+                    case Domain.Once:
+                        w.Line($"{pad}{{");
+                        Setup(k, pad + "    ");
+                        EpilogueBody(k, pad + "    ");
+                        w.Line($"{pad}}}");
+                        break;
                 }
             }
 
-            if (_s.Stencils.Count > 0)
+            if (inBackward)
             {
-                w.Line("        Ensure(ref _tmp, length + (planes * shape.W));");
-            }
-
-            foreach (int p in _s.SavedPlanes)
-            {
-                w.Line($"        Ensure(ref _pv{p}, planes);");
-            }
-
-            foreach (int x in _s.ShapeScalars)
-            {
-                w.Line($"        _sv{x} = {DoubleExpr(x, ShapeName)};");
-            }
-
-            if (_s.Stencils.Count > 0)
-            {
-                w.Line();
-                w.Line("        // Stencil pre-pass: target-only, one plane per task (skipped when the caller reuses the previous call's).");
-                w.Line("        if (!reuseTargetWork || !_stencilsValid || _stencilShape != shape)");
-                w.Line("        {");
-                w.Line("            _stencilsValid = false;");
-                w.Line("            _runner.Run(planes, _stencils);");
-                w.Line("            _stencilShape = shape;");
-                w.Line("            _stencilsValid = true;");
                 w.Line("        }");
             }
 
             w.Line();
-            w.Line("        // Forward sweep: every reduction in one pass.");
-            w.Line("        _runner.Run(chunks, _forward);");
-            w.Line("        for (int p = 0; p < planes; p++)");
-            w.Line("        {");
-            w.Line("            for (int a = 0; a < Accumulators; a++)");
-            w.Line("            {");
-            w.Line("                double s = 0;");
-            w.Line("                for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s += _partials[(c * Accumulators) + a];");
-            w.Line("                _sums[(p * Accumulators) + a] = s;");
-            w.Line("            }");
-            w.Line("        }");
-            w.Line();
-
-            var batchSums = _s.Accumulators.Select((id, a) => (id, a)).Where(x => _g[x.id].Op == Op.BatchSum).ToList();
-            if (batchSums.Count > 0 || _s.BatchForward.Count > 0)
-            {
-                w.Line("        // Batch epilogue.");
-                foreach (var (id, a) in batchSums)
-                {
-                    w.Line($"        double bv{id} = 0; // {MathText.Expr(_s, id)}");
-                    w.Line($"        for (int p = 0; p < planes; p++) bv{id} += _sums[(p * Accumulators) + {a}];");
-                }
-
-                foreach (int b in _s.BatchForward)
-                {
-                    w.Line($"        double bv{b} = {DoubleExpr(b, EpilogueName)}; // {MathText.Expr(_s, b)}");
-                }
-            }
-
-            string defaultSeed = spec.Reduction == ReductionKind.Mean ? "1.0 / planes" : "1.0";
-            w.Line("        // Plane epilogue: loss, seed and the adjoints the backward sweep reads.");
-            w.Line("        double total = 0;");
-            foreach (int ps in _s.PlaneSums)
-            {
-                w.Line($"        double bv{ps} = 0; // {MathText.Expr(_s, ps)}");
-            }
-
-            w.Line("        for (int p = 0; p < planes; p++)");
-            w.Line("        {");
-            w.Line($"            double seed = planeSeeds.IsEmpty ? {defaultSeed} : planeSeeds[p];");
-            foreach (var (id, a) in _s.Accumulators.Select((id, a) => (id, a)).Where(x => _g[x.id].Op == Op.Sum))
-            {
-                w.Line($"            double v{id} = _sums[(p * Accumulators) + {a}]; // {MathText.Expr(_s, id)}");
-            }
-
-            foreach (int id in _s.PlaneStatements)
-            {
-                w.Line($"            double v{id} = {DoubleExpr(id, EpilogueName)}; // {MathText.Expr(_s, id)}");
-            }
-
-            w.Line($"            double loss = {EpilogueName(_s.PlaneLoss)};");
-            w.Line($"            if (!planeLosses.IsEmpty) planeLosses[p] = ({_t})loss;");
-            w.Line("            total += loss;");
-            foreach (int p in _s.SavedPlanes)
-            {
-                w.Line($"            _pv{p}[p] = {EpilogueName(p)};");
-            }
-
-            foreach (int ps in _s.PlaneSums)
-            {
-                w.Line($"            bv{ps} += {EpilogueName(_g[ps].Args[0])};");
-            }
-
-            w.Line("        }");
-            if (_s.BatchAdjoint.Count > 0)
-            {
-                w.Line("        // Batch adjoints.");
-                foreach (int b in _s.BatchAdjoint)
-                {
-                    w.Line($"        double bv{b} = {DoubleExpr(b, EpilogueName)}; // {MathText.Expr(_s, b)}");
-                }
-            }
-
-            foreach (int b in _s.SavedBatch)
-            {
-                w.Line($"        _bv{b} = bv{b};");
-            }
-
-            if (_logits.Count > 0)
-            {
-                w.Line();
-                w.Line("        // Backward sweep: the gradient, recomputing per-pixel values.");
-                w.Line($"        if ({string.Join(" || ", _logits.Select(n => $"g{n} != null"))})");
-                w.Line("        {");
-                w.Line("            _runner.Run(chunks, _backward);");
-                w.Line("        }");
-            }
-
-            w.Line();
-            w.Line(spec.Reduction == ReductionKind.Mean ? "        return total / planes;" : "        return total;");
+            w.Line("        return result;");
             w.Line("    }");
             w.Line();
             w.Line("    private static void Ensure<T>(ref T[] buffer, int length)");
@@ -440,158 +416,114 @@ internal static class CpuEmitter
             w.Line();
         }
 
-        private void EmitStencils()
+        private static string PlaneIndex(int slot, string planes) => slot == 0 ? "p" : $"({CodeWriter.Int(slot)} * {planes}) + p";
+
+        // -------------------------------------------------------------- epilogues (double)
+
+        private void Setup(Kernel k, string pad)
         {
-            var w = _w;
-            if (_s.Stencils.Count > 0)
+            foreach (var s in k.Setup)
             {
-                w.Line("    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]");
-                w.Line("    private void StencilPlane(int p)");
-                w.Line("    {");
-                w.Line("        int h = _shape.H, w = _shape.W, hw = h * w;");
-                w.Line("        long o = (long)p * hw;");
-                w.Line($"        fixed (double* tmp = _tmp)");
-                w.Line("        {");
-                w.Line("            double* colSums = tmp + _shape.Length + ((long)p * w);");
-                foreach (var st in _s.Stencils)
-                {
-                    w.Line($"            // v{st.Node} = {MathText.Expr(_s, st.Node)}");
-                    w.Line($"            fixed ({_t}* dst = _st{st.Node})");
-                    w.Line("            {");
-                    string Call(string src) => st.Kind == Op.AvgPool
-                        ? $"global::LossDsl.Cpu.Stencils.BoxFilter({src}, dst + o, h, w, {st.Kernel}, tmp + o, colSums);"
-                        : $"global::LossDsl.Cpu.Stencils.ExtremumFilter({src}, dst + o, h, w, {st.Kernel}, tmp + o, min: {(st.Kind == Op.MinPool ? "true" : "false")});";
-                    if (IsInput(st.Source))
-                    {
-                        w.Line("                " + Call($"_in{(int)_g[st.Source].Value} + o"));
-                    }
-                    else
-                    {
-                        w.Line($"                fixed ({_t}* src = _src{st.Node})");
-                        w.Line("                {");
-                        w.Line("                    for (long i = o; i < o + hw; i++)");
-                        w.Line("                    {");
-                        foreach (int id in st.SourceProgram)
-                        {
-                            w.Line($"                        {_t} v{id} = {ScalarExpr(id, PixelName)};");
-                        }
-
-                        w.Line($"                        src[i] = {PixelName(st.Source)};");
-                        w.Line("                    }");
-                        w.Line();
-                        w.Line("                    " + Call("src + o"));
-                        w.Line("                }");
-                    }
-
-                    w.Line("            }");
-                }
-
-                w.Line("        }");
-                w.Line("    }");
-                w.Line();
+                _w.Line($"{pad}double {_s.Name(s.Id)} = {DoubleLet(s)};{Comment(s.Id)}");
             }
         }
 
-        // -------------------------------------------------------------- sweeps
-
-        private void EmitSweep(bool forward)
+        private void EpilogueBody(Kernel k, string pad)
         {
-            var w = _w;
-            var program = forward ? _s.ForwardProgram : _s.BackwardProgram;
-            var outputs = forward ? _s.Accumulators.Select(a => _g[a].Args[0]).ToList() : _s.Gradients.Select(g => g.Node).ToList();
-            w.Line("    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]");
-            w.Line($"    private void {(forward ? "Forward" : "Backward")}(int chunk)");
-            w.Line("    {");
-            w.Line("        int p = chunk / _chunksPerPlane;");
-            w.Line("        int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;");
-            w.Line("        int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);");
-            w.Line("        long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);");
-            w.Line("        long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);");
-
-            // Values the per-pixel program reads that are constant over the chunk.
-            var hoisted = program.SelectMany(id => _g[id].Args).Concat(outputs)
-                .Where(id => _g[id].Rank != Rank.Field && _g[id].Op != Op.Const).Distinct().OrderBy(x => x).ToList();
-            foreach (int id in hoisted)
+            foreach (var st in k.Body)
             {
-                string value = _g[id].Rank switch
+                string line = st switch
                 {
-                    Rank.Plane => $"_pv{id}[p]",
-                    Rank.Batch => $"_bv{id}",
-                    _ => ShapeName(id),
+                    LetStatement l => $"double {_s.Name(l.Id)} = {DoubleLet(l)};{Comment(l.Id)}",
+                    LoadStatement l => $"double {_s.Name(l.Id)} = {DoubleOperand(l.Source)};{Comment(l.Id)}",
+                    SeedStatement d => $"double {_s.Name(d.Id)} = planeSeeds.IsEmpty ? {DoubleOperand(d.Default)} : planeSeeds[p];",
+                    StorePlaneStatement p => $"_planes[{PlaneIndex(p.Slot, "planes")}] = {DoubleOperand(p.Value)};",
+                    StorePlaneLossStatement p => $"if (!planeLosses.IsEmpty) planeLosses[p] = ({_t}){DoubleOperand(p.Value)};",
+                    StoreBatchStatement b => $"_batch[{CodeWriter.Int(b.Slot)}] = {DoubleOperand(b.Value)};",
+                    SumPlanesStatement s => $"double {_s.Name(s.Id)} = 0;{Comment(s.Id)}",
+                    ResultStatement r => $"result = {DoubleOperand(r.Value)};",
+                    _ => throw new System.InvalidOperationException($"{st.GetType().Name} in the {k.Domain} kernel {k.Name}."),
                 };
-                w.Line($"        {_t} s{id} = ({_t}){value};");
-                w.Line($"        var h{id} = {V}.Create(s{id});");
+                _w.Line(pad + line);
+                if (st is SumPlanesStatement sum)
+                {
+                    _w.Line($"{pad}for (int p = 0; p < planes; p++) {_s.Name(sum.Id)} += _planes[{PlaneIndex(sum.Slot, "planes")}];");
+                }
+            }
+        }
+
+        private string Comment(int id) => id < _s.Graph.Count ? " // " + MathText.Expr(_s.Schedule, id) : string.Empty;
+
+        private string DoubleLet(LetStatement l) => _double.Print(l.Op, l.Args.Select(DoubleOperand).ToArray(), l.K, l.K2);
+
+        private string DoubleOperand(Operand o) => o.Kind switch
+        {
+            OperandKind.Literal => CodeWriter.Num(o.Value),
+            OperandKind.Local => _s.Name(o.Index),
+            OperandKind.PlaneSlot => $"_planes[{PlaneIndex(o.Index, "planes")}]",
+            OperandKind.BatchSlot => $"_batch[{CodeWriter.Int(o.Index)}]",
+            OperandKind.Shape => ShapeText((ShapeQuantity)o.Index),
+            _ => throw new System.InvalidOperationException($"A per-pixel operand ({o.Kind}) in an epilogue."),
+        };
+
+        private static string ShapeText(ShapeQuantity q) => q switch
+        {
+            ShapeQuantity.PlaneSize => "(double)_shape.PlaneSize",
+            ShapeQuantity.Length => "(double)_shape.Length",
+            _ => "(double)_shape.Planes",
+        };
+
+        // -------------------------------------------------------------- target-only kernels, per plane
+
+        private void EmitTarget()
+        {
+            if (!_s.HasTargetWork)
+            {
+                return;
             }
 
-            var stencilsRead = program.Where(id => _g[id].Op is Op.AvgPool or Op.MaxPool or Op.MinPool).ToList();
-            foreach (int id in stencilsRead)
+            var w = _w;
+            var fields = TargetKernels.SelectMany(FieldsUsed).Distinct().OrderBy(x => x).ToList();
+            w.Line("    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]");
+            w.Line("    private void TargetPlane(int p)");
+            w.Line("    {");
+            w.Line("        int h = _shape.H, w = _shape.W, hw = h * w;");
+            w.Line("        long start = (long)p * hw, end = start + hw;");
+            if (HasFilters)
             {
-                w.Line($"        fixed ({_t}* st{id} = _st{id})");
+                w.Line("        fixed (double* tmp = _tmp)");
+            }
+
+            if (fields.Count > 0)
+            {
+                w.Line($"        fixed ({_t}* {string.Join(", ", fields.Select(f => $"f{f} = _field{f}"))})");
             }
 
             w.Line("        {");
-            if (forward)
+            if (HasFilters)
             {
-                for (int a = 0; a < _s.Accumulators.Count; a++)
-                {
-                    w.Line($"            var acc{a} = {V}<double>.Zero; double sacc{a} = 0; // {MathText.Expr(_s, _s.Accumulators[a])}");
-                }
+                w.Line("            double* colSums = tmp + _shape.Length + ((long)p * w);");
             }
 
-            w.Line("            long i = start;");
-            w.Line($"            for (; i <= end - {V}<{_t}>.Count; i += {V}<{_t}>.Count)");
-            w.Line("            {");
-            foreach (int id in program)
+            foreach (var k in TargetKernels)
             {
-                w.Line($"                var v{id} = {VectorExpr(id)};");
-            }
-
-            if (forward)
-            {
-                for (int a = 0; a < _s.Accumulators.Count; a++)
+                w.Line($"            // {k.Name}: {k.Summary}");
+                if (k.Domain == Domain.Filter)
                 {
-                    w.Line($"                acc{a} = {VM}.Accumulate(acc{a}, {VectorName(_g[_s.Accumulators[a]].Args[0])});");
+                    foreach (var f in k.Body.OfType<FilterStatement>())
+                    {
+                        string src = f.Source.Kind == OperandKind.Input ? $"_in{f.Source.Index} + start" : $"f{f.Source.Index} + start";
+                        string dst = $"f{f.Destination} + start";
+                        w.Line(f.Kind == Op.AvgPool
+                            ? $"            global::LossDsl.Cpu.Stencils.BoxFilter({src}, {dst}, h, w, {CodeWriter.Int(f.Kernel)}, tmp + start, colSums);"
+                            : $"            global::LossDsl.Cpu.Stencils.ExtremumFilter({src}, {dst}, h, w, {CodeWriter.Int(f.Kernel)}, tmp + start, min: {(f.Kind == Op.MinPool ? "true" : "false")});");
+                    }
                 }
-            }
-            else
-            {
-                foreach (var g in _s.Gradients)
+                else
                 {
-                    w.Line($"                if (_grad{g.Input} != null) {V}.Store({VectorName(g.Node)}, _grad{g.Input} + i);");
-                }
-            }
-
-            w.Line("            }");
-            w.Line();
-            w.Line("            for (; i < end; i++)");
-            w.Line("            {");
-            foreach (int id in program)
-            {
-                w.Line($"                {_t} v{id} = {ScalarExpr(id, PixelName)};");
-            }
-
-            if (forward)
-            {
-                for (int a = 0; a < _s.Accumulators.Count; a++)
-                {
-                    w.Line($"                sacc{a} += {PixelName(_g[_s.Accumulators[a]].Args[0])};");
-                }
-            }
-            else
-            {
-                foreach (var g in _s.Gradients)
-                {
-                    w.Line($"                if (_grad{g.Input} != null) _grad{g.Input}[i] = {PixelName(g.Node)};");
-                }
-            }
-
-            w.Line("            }");
-            if (forward)
-            {
-                w.Line();
-                for (int a = 0; a < _s.Accumulators.Count; a++)
-                {
-                    w.Line($"            _partials[(chunk * Accumulators) + {a}] = {V}.Sum(acc{a}) + sacc{a};");
+                    w.Line("            {");
+                    PixelLoop(k, "                ");
+                    w.Line("            }");
                 }
             }
 
@@ -600,98 +532,138 @@ internal static class CpuEmitter
             w.Line();
         }
 
-        // -------------------------------------------------------------- names and expressions
+        private static IEnumerable<int> FieldsUsed(Kernel k) =>
+            k.Reads.Where(o => o.Kind == OperandKind.Field).Select(o => o.Index)
+                .Concat(k.Body.OfType<StoreFieldStatement>().Select(s => s.Buffer))
+                .Concat(k.Body.OfType<FilterStatement>().Select(f => f.Destination));
 
-        private string ShapeName(int id) => _g[id].Op switch
+        // -------------------------------------------------------------- pixel kernels
+
+        private void EmitPixelKernel(Kernel k)
         {
-            Op.PlaneSize => "(double)_shape.PlaneSize",
-            Op.BatchSize => "(double)_shape.Length",
-            Op.Const => CodeWriter.Num(_g[id].Value),
-            _ => $"_sv{id}",
+            var w = _w;
+            w.Line("    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]");
+            w.Line($"    private void {k.Name}(int chunk)");
+            w.Line("    {");
+            w.Line("        int p = chunk / _chunksPerPlane;");
+            w.Line("        int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;");
+            w.Line("        int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);");
+            w.Line("        long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);");
+            w.Line("        long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);");
+            var fields = FieldsUsed(k).Distinct().OrderBy(x => x).ToList();
+            foreach (int f in fields)
+            {
+                w.Line($"        fixed ({_t}* f{f} = _field{f})");
+            }
+
+            w.Line("        {");
+            PixelLoop(k, "            ");
+            w.Line("        }");
+            w.Line("    }");
+            w.Line();
+        }
+
+        /// <summary>The setup, the hoisted uniforms, a vector loop and a scalar tail over [start, end), and the accumulators' partial sums.</summary>
+        private void PixelLoop(Kernel k, string pad)
+        {
+            var w = _w;
+            _setupIds = new HashSet<int>(k.Setup.Select(x => x.Id));
+            Setup(k, pad);
+
+            foreach (var u in k.Uniforms)
+            {
+                string name = UniformName(u);
+                string value = u.Kind == OperandKind.PlaneSlot ? $"_planes[{PlaneIndex(u.Index, "_shape.Planes")}]" : DoubleOperand(u);
+                w.Line($"{pad}{_t} s{name} = ({_t}){value};{(u.Node >= 0 ? Comment(u.Node) : string.Empty)}");
+                w.Line($"{pad}var h{name} = {V}.Create(s{name});");
+            }
+
+            var accs = k.Body.OfType<AccumulateStatement>().ToList();
+            for (int a = 0; a < accs.Count; a++)
+            {
+                w.Line($"{pad}var acc{a} = {V}<double>.Zero; double sacc{a} = 0;{(accs[a].Value.Node >= 0 ? $" // Σ {MathText.Name(_s.Schedule, accs[a].Value.Node)}" : string.Empty)}");
+            }
+
+            w.Line($"{pad}long i = start;");
+            w.Line($"{pad}for (; i <= end - {V}<{_t}>.Count; i += {V}<{_t}>.Count)");
+            w.Line($"{pad}{{");
+            Statements(k, pad + "    ", vector: true, accs);
+            w.Line($"{pad}}}");
+            w.Line();
+            w.Line($"{pad}for (; i < end; i++)");
+            w.Line($"{pad}{{");
+            Statements(k, pad + "    ", vector: false, accs);
+            w.Line($"{pad}}}");
+            if (accs.Count > 0)
+            {
+                w.Line();
+                for (int a = 0; a < accs.Count; a++)
+                {
+                    w.Line($"{pad}_partials[(chunk * MaxAccumulators) + {CodeWriter.Int(a)}] = {V}.Sum(acc{a}) + sacc{a};");
+                }
+            }
+        }
+
+        private void Statements(Kernel k, string pad, bool vector, List<AccumulateStatement> accs)
+        {
+            var w = _w;
+            foreach (var st in k.Body)
+            {
+                switch (st)
+                {
+                    case LoadStatement l:
+                        w.Line(vector ? $"{pad}var {_s.Name(l.Id)} = {VectorLoad(l.Source)};" : $"{pad}{_t} {_s.Name(l.Id)} = {ScalarOperand(l.Source)};");
+                        break;
+                    case LetStatement l:
+                        w.Line(vector
+                            ? $"{pad}var {_s.Name(l.Id)} = {_vector.Print(l.Op, l.Args.Select(VectorOperand).ToArray(), l.K, l.K2)};"
+                            : $"{pad}{_t} {_s.Name(l.Id)} = {_scalar.Print(l.Op, l.Args.Select(ScalarOperand).ToArray(), l.K, l.K2)};");
+                        break;
+                    case AccumulateStatement a:
+                        int ai = accs.IndexOf(a);
+                        w.Line(vector ? $"{pad}acc{ai} = {VM}.Accumulate(acc{ai}, {VectorOperand(a.Value)});" : $"{pad}sacc{ai} += {ScalarOperand(a.Value)};");
+                        break;
+                    case StoreFieldStatement f:
+                        w.Line(vector ? $"{pad}{V}.Store({VectorOperand(f.Value)}, f{f.Buffer} + i);" : $"{pad}f{f.Buffer}[i] = {ScalarOperand(f.Value)};");
+                        break;
+                    case StoreGradientStatement g:
+                        w.Line(vector
+                            ? $"{pad}if (_grad{g.Input} != null) {V}.Store({VectorOperand(g.Value)}, _grad{g.Input} + i);"
+                            : $"{pad}if (_grad{g.Input} != null) _grad{g.Input}[i] = {ScalarOperand(g.Value)};");
+                        break;
+                    default:
+                        throw new System.InvalidOperationException($"{st.GetType().Name} in the pixel kernel {k.Name}.");
+                }
+            }
+        }
+
+        private static string UniformName(Operand u) => u.Node >= 0 ? CodeWriter.Int(u.Node) : "_" + u.Kind + CodeWriter.Int(u.Index);
+
+        /// <summary>The setup values of the pixel kernel being printed: read through their hoisted copies in the element type.</summary>
+        private HashSet<int> _setupIds = new();
+
+        private string VectorLoad(Operand o) => o.Kind switch
+        {
+            OperandKind.Input => $"{V}.Load(_in{o.Index} + i)",
+            OperandKind.Field => $"{V}.Load(f{o.Index} + i)",
+            _ => VectorOperand(o),
         };
 
-        private string EpilogueName(int id)
+        private string VectorOperand(Operand o) => o.Kind switch
         {
-            var n = _g[id];
-            return n.Op switch
-            {
-                Op.Const => CodeWriter.Num(n.Value),
-                Op.Seed => "seed",
-                _ when n.Rank == Rank.Scalar => ShapeName(id),
-                _ when n.Rank == Rank.Batch => $"bv{id}",
-                _ => $"v{id}",
-            };
-        }
+            OperandKind.Literal => $"{V}.Create({Lit(o.Value)})",
+            OperandKind.Local when !_setupIds.Contains(o.Index) => _s.Name(o.Index),
+            OperandKind.Input or OperandKind.Field => VectorLoad(o),
+            _ => "h" + UniformName(o),
+        };
 
-        private string PixelName(int id)
+        private string ScalarOperand(Operand o) => o.Kind switch
         {
-            var n = _g[id];
-            return n.Op switch
-            {
-                Op.Const => Lit(n.Value),
-                _ when n.Rank == Rank.Field => $"v{id}",
-                _ => $"s{id}",
-            };
-        }
-
-        private string VectorName(int id)
-        {
-            var n = _g[id];
-            return n.Op switch
-            {
-                Op.Const => $"{V}.Create({Lit(n.Value)})",
-                _ when n.Rank == Rank.Field => $"v{id}",
-                _ => $"h{id}",
-            };
-        }
-
-        private string DoubleExpr(int id, System.Func<int, string> name) => Scalar(id, name, "double", "global::System.Math");
-
-        private string ScalarExpr(int id, System.Func<int, string> name) => Scalar(id, name, _t, _t == "float" ? "global::System.MathF" : "global::System.Math");
-
-        private string Scalar(int id, System.Func<int, string> name, string t, string math)
-        {
-            var n = _g[id];
-            return n.Op switch
-            {
-                Op.Input => $"_in{(int)n.Value}[i]",
-                Op.AvgPool or Op.MaxPool or Op.MinPool => $"st{id}[i]",
-                Op.PlaneSize or Op.BatchSize => ShapeName(id),
-                _ => ScalarSyntax.Pointwise(n, name, t, math, SM) ?? $"/* unsupported {n.Op} */ default",
-            };
-        }
-
-        private string VectorExpr(int id)
-        {
-            var n = _g[id];
-            string A(int i) => VectorName(n.Args[i]);
-            return n.Op switch
-            {
-                Op.Input => $"{V}.Load(_in{(int)n.Value} + i)",
-                Op.AvgPool or Op.MaxPool or Op.MinPool => $"{V}.Load(st{id} + i)",
-                Op.Neg => $"-{A(0)}",
-                Op.Add => $"{A(0)} + {A(1)}",
-                Op.Sub => $"{A(0)} - {A(1)}",
-                Op.Mul => $"{A(0)} * {A(1)}",
-                Op.Div => $"{A(0)} / {A(1)}",
-                Op.Abs => $"{V}.Abs({A(0)})",
-                Op.Exp => $"{V}.Exp({A(0)})",
-                Op.Log => $"{V}.Log({A(0)})",
-                Op.Sqrt => $"{V}.Sqrt({A(0)})",
-                Op.Square => $"{A(0)} * {A(0)}",
-                Op.Pow => $"{VM}.Pow({A(0)}, {Lit(n.Value)})",
-                Op.Min => $"{V}.Min({A(0)}, {A(1)})",
-                Op.Max => $"{V}.Max({A(0)}, {A(1)})",
-                Op.Sigmoid => $"{VM}.Sigmoid({A(0)})",
-                Op.LogSigmoid => $"{VM}.LogSigmoid({A(0)})",
-                Op.Softplus => $"{VM}.Softplus({A(0)})",
-                Op.Sign => $"{VM}.Sign({A(0)})",
-                Op.Step => $"{VM}.Step({A(0)}, {A(1)})",
-                Op.InRange => $"{VM}.InRange({A(0)}, {Lit(n.Value)}, {Lit(n.Value2)})",
-                Op.Clamp => $"{VM}.Clamp({A(0)}, {Lit(n.Value)}, {Lit(n.Value2)})",
-                Op.BceWithLogits => $"{VM}.BceWithLogits({A(0)}, {A(1)})",
-                _ => $"/* unsupported {n.Op} */ default",
-            };
-        }
+            OperandKind.Literal => Lit(o.Value),
+            OperandKind.Local when !_setupIds.Contains(o.Index) => _s.Name(o.Index),
+            OperandKind.Input => $"_in{o.Index}[i]",
+            OperandKind.Field => $"f{o.Index}[i]",
+            _ => "s" + UniformName(o),
+        };
     }
 }

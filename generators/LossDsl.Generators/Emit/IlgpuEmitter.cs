@@ -1,30 +1,23 @@
 using System.Collections.Generic;
 using System.Linq;
+using LossDsl.Generators.Kernels;
 using LossDsl.Generators.Model;
-using LossDsl.Generators.Schedule;
 
 namespace LossDsl.Generators.Emit;
 
 /// <summary>
-/// Emits <c>L.Ilgpu</c>: the schedule printed as ILGPU kernels plus a runner class that loads them once per accelerator and
-/// keeps its scratch buffers between calls. Kernels, in launch order:
-/// <list type="number">
-/// <item>stencil pre-pass: per stencil, the source program into scratch (unless the source is an input), then the shared
-/// separable kernels of <c>LossDsl.Ilgpu.IlgpuStencils</c> (box filter as running sums: a thread per row, then per column);</item>
-/// <item><c>Forward</c>: explicitly grouped, each group sweeping a strided share of one plane, partial sums in double,
-/// a group reduction (ILGPU.Algorithms) and one <c>Atomic.Add</c> per group and accumulator into per-plane sums;</item>
-/// <item><c>BatchForward</c> (single thread, only when the loss has batch values), <c>Plane</c> (a thread per plane),
-/// <c>Finish</c> (single thread: the loss, the sums over planes and the batch adjoints, in a fixed order);</item>
-/// <item><c>Backward</c>: a thread per pixel, recomputing the per-pixel values and writing the gradients.</item>
-/// </list>
-/// Per-pixel programs run in <c>float</c>, everything per plane or per batch in <c>double</c>; math goes through
-/// <c>LossDsl.Ilgpu.DeviceMath</c> (over XMath) so the kernels compile for PTX.
+/// Emits <c>L.Ilgpu</c>: the kernel program printed as ILGPU kernels plus a runner class that loads them once per
+/// accelerator and keeps its scratch buffers between calls. Each kernel of the program becomes one launch: pixel kernels
+/// that accumulate are explicitly grouped (each group sweeps a strided share of one plane, partial sums in double, a group
+/// reduction from ILGPU.Algorithms and one <c>Atomic.Add</c> per group and accumulator); other pixel kernels run a thread per
+/// pixel, plane kernels a thread per plane, once kernels a single thread; filter kernels launch the shared separable
+/// kernels of <c>LossDsl.Ilgpu.IlgpuStencils</c>. Per-pixel values are <c>float</c>, everything per plane or per batch
+/// <c>double</c>; math goes through <c>LossDsl.Ilgpu.DeviceMath</c> (over XMath) so the kernels compile for PTX.
 /// </summary>
 internal static class IlgpuEmitter
 {
     private const string AV = "global::ILGPU.ArrayView<float>";
     private const string AVD = "global::ILGPU.ArrayView<double>";
-    private const string DM = "global::LossDsl.Ilgpu.DeviceMath";
     private const string Bridge = "global::LossDsl.Ilgpu.IlgpuBridge";
     private const string Stencils = "global::LossDsl.Ilgpu.IlgpuStencils";
     private const string Idx = "global::ILGPU.Index1D";
@@ -39,130 +32,150 @@ internal static class IlgpuEmitter
     /// The file, or null when a kernel needs more than <see cref="MaxLoaderArity"/> parameters; the generator then reports
     /// LD0020 (see <see cref="ParameterCount"/>) instead of emitting code that cannot be loaded.
     /// </summary>
-    public static string? Emit(ScheduleSpec s)
+    public static string? Emit(KernelProgram s)
     {
         var k = new KernelWriter(s);
         return k.MaxParameters <= MaxLoaderArity ? Shell.Write(s.Spec, k.Emit) : null;
     }
 
     /// <summary>The largest number of parameters (after the index) of any kernel the ILGPU backend of <paramref name="s"/> has.</summary>
-    public static int ParameterCount(ScheduleSpec s) => new KernelWriter(s).MaxParameters;
+    public static int ParameterCount(KernelProgram s) => new KernelWriter(s).MaxParameters;
 
-    /// <summary>One kernel: its name, whether it is explicitly grouped, and its parameters after the index.</summary>
-    private sealed record Kernel(string Name, bool Grouped, List<(string Type, string Name)> Params, string Method)
+    /// <summary>One device kernel: the program's kernel, whether it is explicitly grouped, and its parameters after the index.</summary>
+    private sealed record DeviceKernel(Kernel Source, bool Grouped, List<(string Type, string Name)> Params)
     {
+        public string Name => Source.Name;
+
         public string DelegateType => Grouped
             ? $"global::System.Action<global::ILGPU.Runtime.AcceleratorStream, global::ILGPU.KernelConfig, {string.Join(", ", Params.Select(p => p.Type))}>"
             : $"global::System.Action<global::ILGPU.Runtime.AcceleratorStream, {Idx}, {string.Join(", ", Params.Select(p => p.Type))}>";
 
         public string Load => Grouped
-            ? $"global::ILGPU.Runtime.KernelLoaders.LoadKernel<{string.Join(", ", Params.Select(p => p.Type))}>(accelerator, {Method})"
-            : $"global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedKernel<{Idx}, {string.Join(", ", Params.Select(p => p.Type))}>(accelerator, {Method})";
+            ? $"global::ILGPU.Runtime.KernelLoaders.LoadKernel<{string.Join(", ", Params.Select(p => p.Type))}>(accelerator, {Name})"
+            : $"global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedKernel<{Idx}, {string.Join(", ", Params.Select(p => p.Type))}>(accelerator, {Name})";
 
         public string Field => "_" + char.ToLowerInvariant(Name[0]) + Name.Substring(1);
 
         public string Signature => (Grouped ? string.Empty : $"{Idx} index, ") + string.Join(", ", Params.Select(p => $"{p.Type} {p.Name}"));
+
+        public bool Has(string name) => Params.Any(p => p.Name == name);
     }
 
     private sealed class KernelWriter
     {
-        private readonly ScheduleSpec _s;
-        private readonly Graph _g;
+        private readonly KernelProgram _s;
         private readonly List<InputSpec> _inputs;
         private readonly List<int> _logits;
-        private readonly Dictionary<int, int> _stencilSlot = new();
-        private readonly Dictionary<int, int> _planeSlot = new();
-        private readonly Dictionary<int, int> _planeSumSlot = new();
-        private readonly Dictionary<int, int> _batchSlot = new();
-        private readonly List<Kernel> _kernels = new();
-        private readonly Kernel _forward;
-        private readonly Kernel? _batchForward;
-        private readonly Kernel _plane;
-        private readonly Kernel _finish;
-        private readonly Kernel? _backward;
-        private readonly Dictionary<int, Kernel> _sources = new();
+        private readonly List<DeviceKernel> _kernels = new();
+        private readonly Syntax _float = Syntax.Device("float");
+        private readonly Syntax _double = Syntax.Device("double");
         private readonly bool _hasBox;
         private readonly bool _hasExtremum;
+        private HashSet<int> _setupIds = new();
 
-        public KernelWriter(ScheduleSpec s)
+        public KernelWriter(KernelProgram s)
         {
             _s = s;
-            _g = s.Graph;
             _inputs = s.Spec.Inputs.ToList();
-            _logits = Enumerable.Range(0, _inputs.Count).Where(i => _inputs[i].Role == InputRole.Logits).ToList();
-            for (int i = 0; i < s.Stencils.Count; i++)
-            {
-                _stencilSlot[s.Stencils[i].Node] = i;
-            }
-
-            // Per-plane slots: 0 = the plane loss, then the saved plane values, then the terms of the sums over planes.
-            int slot = 1;
-            foreach (int p in s.SavedPlanes)
-            {
-                _planeSlot[p] = slot++;
-            }
-
-            foreach (int ps in s.PlaneSums)
-            {
-                _planeSumSlot[ps] = slot++;
-            }
-
-            PlaneSlots = slot;
-            foreach (int b in BatchAccumulators.Select(x => x.Id).Concat(s.BatchForward).Concat(s.PlaneSums).Concat(s.BatchAdjoint))
-            {
-                if (!_batchSlot.ContainsKey(b))
-                {
-                    _batchSlot[b] = _batchSlot.Count;
-                }
-            }
-
-            _hasBox = s.Stencils.Any(st => st.Kind == Op.AvgPool);
-            _hasExtremum = s.Stencils.Any(st => st.Kind != Op.AvgPool);
+            _logits = s.LogitsInputs.ToList();
+            var filters = s.Kernels.SelectMany(k => k.Body.OfType<FilterStatement>()).ToList();
+            _hasBox = filters.Any(f => f.Kind == Op.AvgPool);
+            _hasExtremum = filters.Any(f => f.Kind != Op.AvgPool);
 
             // Kernels and Run call the inputs in0, in1, … and their gradients grad0, …: only the public entry points have
             // parameters named after the inputs (an input may be called like any kernel parameter or local: w, h, batch, …).
-            var ins = _inputs.Select((_, i) => (AV, "in" + CodeWriter.Int(i))).ToList();
-            var stencilParam = s.Stencils.Count > 0 ? new List<(string, string)> { (AV, "stencils") } : new List<(string, string)>();
-            foreach (var st in s.Stencils.Where(st => !IsInput(st.Source)))
+            foreach (var k in s.Kernels.Where(k => k.Domain != Domain.Filter))
             {
-                var k = new Kernel($"Source{st.Node}", false, ins.Concat(stencilParam).Concat(new[] { (AV, "dst"), ("int", "hw"), ("int", "length") }).ToList(), $"Source{st.Node}");
-                _sources[st.Node] = k;
-                _kernels.Add(k);
+                _kernels.Add(new DeviceKernel(k, k.Domain == Domain.Pixels && k.Accumulates, Parameters(k)));
             }
 
-            _forward = new Kernel("Forward", true, ins.Concat(stencilParam).Concat(new[] { (AVD, "sums"), ("int", "hw"), ("int", "length"), ("int", "groupsPerPlane") }).ToList(), "Forward");
-            _kernels.Add(_forward);
-            if (BatchAccumulators.Count > 0 || s.BatchForward.Count > 0)
-            {
-                _batchForward = new Kernel("BatchForward", false, new List<(string, string)> { (AVD, "sums"), (AVD, "batch"), ("int", "planes"), ("int", "hw"), ("int", "length") }, "BatchForward");
-                _kernels.Add(_batchForward);
-            }
-
-            _plane = new Kernel("Plane", false, new List<(string, string)> { (AVD, "sums"), (AVD, "batch"), (AVD, "planeValues"), (AV, "planeSeeds"), ("int", "hasSeeds"), (AV, "planeLosses"), ("int", "planes"), ("int", "hw"), ("int", "length") }, "Plane");
-            _kernels.Add(_plane);
-            _finish = new Kernel("Finish", false, new List<(string, string)> { (AVD, "planeValues"), (AVD, "batch"), (AV, "lossOut"), ("int", "planes"), ("int", "hw"), ("int", "length") }, "Finish");
-            _kernels.Add(_finish);
-            if (_logits.Count > 0 && s.Gradients.Count > 0)
-            {
-                _backward = new Kernel("Backward", false, ins.Concat(stencilParam).Concat(new[] { (AVD, "planeValues"), (AVD, "batch") })
-                    .Concat(_logits.Select(i => (AV, "grad" + CodeWriter.Int(i)))).Concat(new[] { ("int", "gradMask"), ("int", "hw"), ("int", "length") }).ToList(), "Backward");
-                _kernels.Add(_backward);
-            }
-
-            MaxParameters = _kernels.Max(k => k.Params.Count);
+            MaxParameters = _kernels.Count == 0 ? 0 : _kernels.Max(k => k.Params.Count);
         }
 
         public int MaxParameters { get; }
 
-        private int PlaneSlots { get; }
-
-        private int BatchSlots => System.Math.Max(1, _batchSlot.Count);
-
-        private List<(int Id, int Slot)> BatchAccumulators => _s.Accumulators.Select((id, a) => (id, a)).Where(x => _g[x.id].Op == Op.BatchSum).ToList();
+        private int BatchSlots => System.Math.Max(1, _s.BatchSlots.Count);
 
         private string GradName(int input) => CpuEmitter.GradName(_inputs[input]);
 
-        private bool IsInput(int id) => _g[id].Op == Op.Input;
+        /// <summary>The parameters a kernel needs, from what it reads and writes (in a fixed order).</summary>
+        private List<(string Type, string Name)> Parameters(Kernel k)
+        {
+            var reads = k.Reads.ToList();
+            var body = k.Body;
+            var ps = new List<(string, string)>();
+            foreach (int i in reads.Where(o => o.Kind == OperandKind.Input).Select(o => o.Index).Distinct().OrderBy(x => x))
+            {
+                ps.Add((AV, In(i)));
+            }
+
+            bool fields = reads.Any(o => o.Kind == OperandKind.Field) || body.Any(x => x is StoreFieldStatement);
+            bool planeTable = reads.Any(o => o.Kind == OperandKind.PlaneSlot) || body.Any(x => x is AccumulateStatement or StorePlaneStatement or SumPlanesStatement);
+            bool shapePlanes = reads.Any(o => o.Kind == OperandKind.Shape && o.Index == (int)ShapeQuantity.Planes);
+            if (fields)
+            {
+                ps.Add((AV, "fields"));
+            }
+
+            if (planeTable)
+            {
+                ps.Add((AVD, "planeTable"));
+            }
+
+            if (reads.Any(o => o.Kind == OperandKind.BatchSlot) || body.Any(x => x is StoreBatchStatement))
+            {
+                ps.Add((AVD, "batch"));
+            }
+
+            if (body.Any(x => x is SeedStatement))
+            {
+                ps.Add((AV, "planeSeeds"));
+                ps.Add(("int", "hasSeeds"));
+            }
+
+            if (body.Any(x => x is StorePlaneLossStatement))
+            {
+                ps.Add((AV, "planeLosses"));
+            }
+
+            if (body.Any(x => x is ResultStatement))
+            {
+                ps.Add((AV, "lossOut"));
+            }
+
+            var grads = body.OfType<StoreGradientStatement>().Select(g => g.Input).Distinct().OrderBy(x => x).ToList();
+            foreach (int i in grads)
+            {
+                ps.Add((AV, Grad(i)));
+            }
+
+            if (grads.Count > 0)
+            {
+                ps.Add(("int", "gradMask"));
+            }
+
+            if (k.Domain == Domain.Pixels || reads.Any(o => o.Kind == OperandKind.Shape && o.Index == (int)ShapeQuantity.PlaneSize))
+            {
+                ps.Add(("int", "hw"));
+            }
+
+            if (fields || reads.Any(o => o.Kind == OperandKind.Shape && o.Index == (int)ShapeQuantity.Length))
+            {
+                ps.Add(("int", "length"));
+            }
+
+            if (planeTable || shapePlanes)
+            {
+                ps.Add(("int", "planes"));
+            }
+
+            if (k.Domain == Domain.Pixels && k.Accumulates)
+            {
+                ps.Add(("int", "groupsPerPlane"));
+            }
+
+            return ps;
+        }
 
         public void Emit(CodeWriter w)
         {
@@ -174,26 +187,28 @@ internal static class IlgpuEmitter
             EmitEntryPoints(w);
             EmitRun(w);
             EmitDispose(w);
-            EmitStencilSources(w);
-            EmitForward(w);
-            EmitEpilogues(w);
-            EmitBackward(w);
+            foreach (var k in _kernels)
+            {
+                EmitKernel(w, k);
+            }
+
             w.Close();
         }
 
         private string Doc()
         {
+            int launches = _kernels.Count + _s.Kernels.SelectMany(k => k.Body.OfType<FilterStatement>()).Count() * 2;
             var lines = new List<string>
             {
                 "ILGPU backend (generated from the schedule below): runs on CUDA, OpenCL and the CPU accelerator. Kernels are loaded",
                 "once per instance; scratch buffers are kept and grown as needed. An instance is not thread-safe: use one per stream.",
-                "Launches: stencil pre-pass (separable; box filter as running sums, a thread per row then per column), Forward",
-                "(grouped grid-stride sweep per plane, double partials, group reduction, one atomic add per group and accumulator),",
-                "BatchForward / Plane / Finish epilogues (double), Backward (a thread per pixel). Sums over planes run in a fixed order;",
-                "the per-plane sums depend on the order of the atomic adds, so results may differ between runs in the last bits.",
+                $"One forward + backward call makes {CodeWriter.Int(launches)} launches (one per kernel below, two per separable filter) plus",
+                "the zeroing of the accumulated plane-table slots. Sums over planes run in a fixed order; the per-plane sums depend on the",
+                "order of the atomic adds, so results may differ between runs in the last bits.",
                 "<code>",
             };
-            lines.AddRange(MathText.Dump(_s).TrimEnd('\n').Split('\n').Select(l => System.Security.SecurityElement.Escape(l)));
+            lines.AddRange(MathText.Dump(_s.Schedule).TrimEnd('\n').Split('\n').Select(l => Xml.Escape(l)));
+            lines.AddRange(KernelText.Describe(_s).TrimEnd('\n').Split('\n').Select(l => Xml.Escape(l)));
             lines.Add("</code>");
             return string.Join("\n", lines);
         }
@@ -202,9 +217,8 @@ internal static class IlgpuEmitter
 
         private void EmitFields(CodeWriter w)
         {
-            w.Line($"private const int Accumulators = {CodeWriter.Int(System.Math.Max(1, _s.Accumulators.Count))};");
-            w.Line($"private const int PlaneSlots = {CodeWriter.Int(PlaneSlots)}; // 0: plane loss{string.Concat(_planeSlot.Select(kv => $", {kv.Value}: v{kv.Key}"))}{string.Concat(_planeSumSlot.Select(kv => $", {kv.Value}: term of v{kv.Key}"))}");
-            w.Line($"private const int BatchSlots = {CodeWriter.Int(BatchSlots)};{(_batchSlot.Count > 0 ? " //" + string.Join(",", _batchSlot.Select(kv => $" {kv.Value}: v{kv.Key}")) : string.Empty)}");
+            w.Line($"private const int PlaneSlots = {CodeWriter.Int(_s.PlaneSlots.Count)}; // slot-major: planeTable[(slot * planes) + p]; {KernelText.Slots(_s, _s.PlaneSlots)}");
+            w.Line($"private const int BatchSlots = {CodeWriter.Int(BatchSlots)};{(_s.BatchSlots.Count > 0 ? " // " + KernelText.Slots(_s, _s.BatchSlots) : string.Empty)}");
             w.Line();
             w.Line($"private readonly {Acc} _accelerator;");
             w.Line("private readonly int _groupSize;");
@@ -226,13 +240,16 @@ internal static class IlgpuEmitter
             }
 
             w.Line($"private readonly {FloatBuffer} _dummy;");
-            if (_s.Stencils.Count > 0)
+            if (_s.Fields.Count > 0)
             {
-                w.Line($"private {FloatBuffer}? _stencilBuffer; // {string.Join(", ", _s.Stencils.Select(st => $"v{st.Node} = {MathText.Expr(_s, st.Node)}"))}");
-                w.Line($"private {FloatBuffer}? _workBuffer; // stencil source and row pass");
+                w.Line($"private {FloatBuffer}? _fieldBuffer; // {string.Join(", ", _s.Fields.Select(f => $"f{CodeWriter.Int(f.Index)} = v{CodeWriter.Int(f.Node)}"))}");
             }
 
-            w.Line($"private {DoubleBuffer}? _sumBuffer;");
+            if (_hasBox || _hasExtremum)
+            {
+                w.Line($"private {FloatBuffer}? _workBuffer; // the row pass of a separable filter");
+            }
+
             w.Line($"private {DoubleBuffer}? _planeBuffer;");
             w.Line($"private {DoubleBuffer}? _batchBuffer;");
             w.Line($"private {FloatBuffer}? _planeLossBuffer;");
@@ -393,82 +410,138 @@ internal static class IlgpuEmitter
 
             w.Line("int planes = shape.Planes, h = shape.H, w = shape.W, hw = shape.PlaneSize, length = shape.Length;");
             w.Line("var stream = _accelerator.DefaultStream;");
-            if (_s.Stencils.Count > 0)
+            if (_s.Fields.Count > 0)
             {
-                w.Line($"var stencils = {Bridge}.Ensure(_accelerator, ref _stencilBuffer, {CodeWriter.Int(_s.Stencils.Count)}L * length);");
-                w.Line($"var work = {Bridge}.Ensure(_accelerator, ref _workBuffer, 2L * length);");
+                w.Line($"var fields = {Bridge}.Ensure(_accelerator, ref _fieldBuffer, {CodeWriter.Int(_s.Fields.Count)}L * length);");
             }
 
-            w.Line($"var sums = {Bridge}.Ensure(_accelerator, ref _sumBuffer, (long)planes * Accumulators);");
-            w.Line($"var planeValues = {Bridge}.Ensure(_accelerator, ref _planeBuffer, (long)planes * PlaneSlots);");
+            if (_hasBox || _hasExtremum)
+            {
+                w.Line($"var work = {Bridge}.Ensure(_accelerator, ref _workBuffer, length);");
+            }
+
+            w.Line($"var planeTable = {Bridge}.Ensure(_accelerator, ref _planeBuffer, (long)planes * PlaneSlots);");
             w.Line($"var batch = {Bridge}.Ensure(_accelerator, ref _batchBuffer, BatchSlots);");
             w.Line("bool hasSeeds = planeSeeds.Length > 0;");
             w.Line($"{AV} dummy = _dummy.View;");
             w.Line("if (!hasSeeds) planeSeeds = dummy;");
             w.Line($"if (planeLosses.Length == 0) planeLosses = {Bridge}.Ensure(_accelerator, ref _planeLossBuffer, planes);");
-            string stencilArg = _s.Stencils.Count > 0 ? ", stencils" : string.Empty;
 
-            if (_s.Stencils.Count > 0)
+            bool inBackward = false;
+            foreach (var k in _s.Kernels)
             {
-                w.Line();
-                w.Line("// Stencil pre-pass (target-only): source into scratch, row pass, column pass.");
-                foreach (var st in _s.Stencils)
+                if (k.Role == KernelRole.Backward && !inBackward)
                 {
-                    int slot = _stencilSlot[st.Node];
-                    w.Line($"// v{st.Node} = {MathText.Expr(_s, st.Node)}");
-                    string src;
-                    if (IsInput(st.Source))
+                    w.Line();
+                    w.Open($"if ({string.Join(" || ", _logits.Select(i => $"has{i}"))})");
+                    inBackward = true;
+                }
+
+                if (!(inBackward && k == _s.Kernels.First(x => x.Role == KernelRole.Backward)))
+                {
+                    w.Line();
+                }
+
+                w.Line($"// {k.Name}: {k.Summary}");
+                if (k.Domain == Domain.Filter)
+                {
+                    foreach (var f in k.Body.OfType<FilterStatement>())
                     {
-                        src = In((int)_g[st.Source].Value);
-                    }
-                    else
-                    {
-                        w.Line($"{_sources[st.Node].Field}(stream, length, {RunInArgs}{stencilArg}, work.SubView(0, length), hw, length);");
-                        src = "work.SubView(0, length)";
+                        string src = f.Source.Kind == OperandKind.Input ? In(f.Source.Index) : FieldView(f.Source.Index);
+                        string dst = FieldView(f.Destination);
+                        string kk = CodeWriter.Int(f.Kernel);
+                        if (f.Kind == Op.AvgPool)
+                        {
+                            w.Line($"_boxRows(stream, planes * h, {src}, work, w, {kk});");
+                            w.Line($"_boxColumns(stream, planes * w, work, {dst}, h, w, {kk});");
+                        }
+                        else
+                        {
+                            string min = f.Kind == Op.MinPool ? "1" : "0";
+                            w.Line($"_extremumRows(stream, length, {src}, work, w, {kk}, {min});");
+                            w.Line($"_extremumColumns(stream, length, work, {dst}, h, w, {kk}, {min});");
+                        }
                     }
 
-                    string dst = $"stencils.SubView({CodeWriter.Int(slot)}L * length, length)";
-                    if (st.Kind == Op.AvgPool)
-                    {
-                        w.Line($"_boxRows(stream, planes * h, {src}, work.SubView(length, length), w, {CodeWriter.Int(st.Kernel)});");
-                        w.Line($"_boxColumns(stream, planes * w, work.SubView(length, length), {dst}, h, w, {CodeWriter.Int(st.Kernel)});");
-                    }
-                    else
-                    {
-                        string min = st.Kind == Op.MinPool ? "1" : "0";
-                        w.Line($"_extremumRows(stream, length, {src}, work.SubView(length, length), w, {CodeWriter.Int(st.Kernel)}, {min});");
-                        w.Line($"_extremumColumns(stream, length, work.SubView(length, length), {dst}, h, w, {CodeWriter.Int(st.Kernel)}, {min});");
-                    }
+                    continue;
+                }
+
+                var dk = _kernels.First(x => x.Source == k);
+                string args = string.Join(", ", dk.Params.Select(p => HostArgument(p.Name)));
+                switch (k.Domain)
+                {
+                    case Domain.Pixels when dk.Grouped:
+                        foreach (var (first, count) in Runs(k.Body.OfType<AccumulateStatement>().Select(a => a.Slot)))
+                        {
+                            w.Line($"global::ILGPU.Runtime.ArrayViewExtensions.MemSetToZero(planeTable.SubView({CodeWriter.Int(first)}L * planes, {(count == 1 ? string.Empty : CodeWriter.Int(count) + "L * ")}planes), stream);");
+                        }
+
+                        w.Line($"int groupsPerPlane = {Bridge}.GroupsPerPlane(_accelerator, planes, hw, _groupSize);");
+                        w.Line($"{dk.Field}(stream, new global::ILGPU.KernelConfig(planes * groupsPerPlane, _groupSize), {args});");
+                        break;
+                    case Domain.Pixels:
+                        w.Line($"{dk.Field}(stream, length, {args});");
+                        break;
+                    case Domain.Planes:
+                        w.Line($"{dk.Field}(stream, planes, {args});");
+                        break;
+                    default:
+                        w.Line($"{dk.Field}(stream, 1, {args});");
+                        break;
                 }
             }
 
-            w.Line();
-            w.Line("// Forward sweep: every reduction at once, per-plane sums by group reduction and atomic add.");
-            w.Line("global::ILGPU.Runtime.ArrayViewExtensions.MemSetToZero(sums, stream);");
-            w.Line($"int groupsPerPlane = {Bridge}.GroupsPerPlane(_accelerator, planes, hw, _groupSize);");
-            w.Line($"_forward(stream, new global::ILGPU.KernelConfig(planes * groupsPerPlane, _groupSize), {RunInArgs}{stencilArg}, sums, hw, length, groupsPerPlane);");
-            w.Line();
-            w.Line("// Epilogues: batch values, per-plane loss and adjoints, the loss and the batch adjoints.");
-            if (_batchForward is not null)
+            if (inBackward)
             {
-                w.Line("_batchForward(stream, 1, sums, batch, planes, hw, length);");
-            }
-
-            w.Line("_plane(stream, planes, sums, batch, planeValues, planeSeeds, hasSeeds ? 1 : 0, planeLosses, planes, hw, length);");
-            w.Line("_finish(stream, 1, planeValues, batch, lossOut, planes, hw, length);");
-            if (_backward is not null)
-            {
-                w.Line();
-                w.Line("// Backward sweep: the gradient, recomputing per-pixel values.");
-                w.Open($"if ({string.Join(" || ", _logits.Select(i => $"has{i}"))})");
-                string grads = string.Join(", ", _logits.Select(i => $"has{i} ? {Grad(i)} : dummy"));
-                string mask = string.Join(" | ", _logits.Select((i, bit) => $"(has{i} ? {1 << bit} : 0)"));
-                w.Line($"_backward(stream, length, {RunInArgs}{stencilArg}, planeValues, batch, {grads}, {mask}, hw, length);");
                 w.Close();
             }
 
             w.Close();
             w.Line();
+        }
+
+        /// <summary>Consecutive runs (first, count) of the sorted slots.</summary>
+        private static IEnumerable<(int First, int Count)> Runs(IEnumerable<int> slots)
+        {
+            int first = -1, count = 0;
+            foreach (int slot in slots.OrderBy(x => x))
+            {
+                if (count > 0 && slot == first + count)
+                {
+                    count++;
+                    continue;
+                }
+
+                if (count > 0)
+                {
+                    yield return (first, count);
+                }
+
+                (first, count) = (slot, 1);
+            }
+
+            if (count > 0)
+            {
+                yield return (first, count);
+            }
+        }
+
+        private static string FieldView(int buffer) => $"fields.SubView({CodeWriter.Int(buffer)}L * length, length)";
+
+        private string HostArgument(string parameter)
+        {
+            if (parameter.StartsWith("grad", System.StringComparison.Ordinal) && parameter != "gradMask")
+            {
+                int i = int.Parse(parameter.Substring(4), System.Globalization.CultureInfo.InvariantCulture);
+                return $"has{i} ? {Grad(i)} : dummy";
+            }
+
+            return parameter switch
+            {
+                "hasSeeds" => "hasSeeds ? 1 : 0",
+                "gradMask" => string.Join(" | ", _logits.Select((i, bit) => $"(has{i} ? {1 << bit} : 0)")),
+                _ => parameter,
+            };
         }
 
         private void EmitDispose(CodeWriter w)
@@ -479,13 +552,17 @@ internal static class IlgpuEmitter
             w.Line("_disposed = true;");
             w.Line("_dummy.Dispose();");
             var buffers = new List<string>();
-            if (_s.Stencils.Count > 0)
+            if (_s.Fields.Count > 0)
             {
-                buffers.Add("_stencilBuffer");
+                buffers.Add("_fieldBuffer");
+            }
+
+            if (_hasBox || _hasExtremum)
+            {
                 buffers.Add("_workBuffer");
             }
 
-            buffers.AddRange(new[] { "_sumBuffer", "_planeBuffer", "_batchBuffer", "_planeLossBuffer", "_lossBuffer" });
+            buffers.AddRange(new[] { "_planeBuffer", "_batchBuffer", "_planeLossBuffer", "_lossBuffer" });
             foreach (var b in buffers)
             {
                 w.Line($"{b}?.Dispose();");
@@ -497,274 +574,178 @@ internal static class IlgpuEmitter
 
         // -------------------------------------------------------------- kernels
 
-        /// <summary>Opens a kernel method, separated from what precedes it by a blank line (so the class ends without one).</summary>
-        private void KernelHeader(CodeWriter w, Kernel k, string summary)
+        private void EmitKernel(CodeWriter w, DeviceKernel dk)
         {
+            var k = dk.Source;
+            string how = k.Domain switch
+            {
+                Domain.Pixels when dk.Grouped => "explicitly grouped: the groups of plane p sweep its pixels with a grid stride, each thread sums in double, then a group reduction and one atomic add per group and accumulator",
+                Domain.Pixels => "a thread per pixel",
+                Domain.Planes => "a thread per plane",
+                _ => "a single thread",
+            };
             w.Line();
-            w.Doc("summary", summary);
-            w.Open($"private static void {k.Method}({k.Signature})");
+            w.Doc("summary", Xml.Escape($"{char.ToUpperInvariant(k.Summary[0])}{k.Summary.Substring(1)} ({how})."));
+            w.Open($"private static void {k.Name}({dk.Signature})");
+            _setupIds = new HashSet<int>(k.Setup.Select(s => s.Id));
+            switch (k.Domain)
+            {
+                case Domain.Pixels when dk.Grouped:
+                    w.Line("int p = global::ILGPU.Grid.IdxX / groupsPerPlane;");
+                    w.Line("int first = ((global::ILGPU.Grid.IdxX - (p * groupsPerPlane)) * global::ILGPU.Group.DimX) + global::ILGPU.Group.IdxX;");
+                    w.Line("int stride = groupsPerPlane * global::ILGPU.Group.DimX;");
+                    w.Line("int start = p * hw;");
+                    Prologue(w, k);
+                    var accs = k.Body.OfType<AccumulateStatement>().ToList();
+                    for (int a = 0; a < accs.Count; a++)
+                    {
+                        w.Line($"double acc{CodeWriter.Int(a)} = 0;{(accs[a].Value.Node >= 0 ? $" // Σ {MathText.Name(_s.Schedule, accs[a].Value.Node)}" : string.Empty)}");
+                    }
+
+                    w.Open("for (int j = first; j < hw; j += stride)");
+                    w.Line("int i = start + j;");
+                    PixelBody(w, k, accs);
+                    w.Close();
+                    w.Line();
+                    for (int a = 0; a < accs.Count; a++)
+                    {
+                        string ai = CodeWriter.Int(a);
+                        w.Line($"double r{ai} = global::ILGPU.Algorithms.GroupExtensions.Reduce<double, global::ILGPU.Algorithms.ScanReduceOperations.AddDouble>(acc{ai});");
+                        w.Line($"if (global::ILGPU.Group.IsFirstThread) global::ILGPU.Atomic.Add(ref planeTable[{PlaneIndex(accs[a].Slot)}], r{ai});");
+                    }
+
+                    break;
+                case Domain.Pixels:
+                    w.Line("int i = index;");
+                    w.Line("int p = i / hw;");
+                    Prologue(w, k);
+                    PixelBody(w, k, new List<AccumulateStatement>());
+                    break;
+                case Domain.Planes:
+                    w.Line("int p = index;");
+                    Epilogue(w, k);
+                    break;
+                default:
+                    Epilogue(w, k);
+                    break;
+            }
+
+            w.Close();
         }
 
-        private void ShapeScalars(CodeWriter w)
+        private static string PlaneIndex(int slot) => slot == 0 ? "p" : $"({CodeWriter.Int(slot)} * planes) + p";
+
+        /// <summary>The setup (double) and the uniforms the pixel body reads, as floats.</summary>
+        private void Prologue(CodeWriter w, Kernel k)
         {
-            foreach (int x in _s.ShapeScalars)
+            foreach (var s in k.Setup)
             {
-                w.Line($"double sv{x} = {DoubleExpr(x, ShapeName)}; // {MathText.Expr(_s, x)}");
+                w.Line($"double {_s.Name(s.Id)} = {_double.Print(s.Op, s.Args.Select(DoubleOperand).ToArray(), s.K, s.K2)};{Comment(s.Id)}");
+            }
+
+            foreach (var u in k.Uniforms)
+            {
+                w.Line($"float s{UniformName(u)} = (float){DoubleOperand(u)};{(u.Node >= 0 ? Comment(u.Node) : string.Empty)}");
             }
         }
 
-        /// <summary>Declares the non-field values a per-pixel program reads (as float), from the plane and batch buffers or shape scalars.</summary>
-        private void Hoist(CodeWriter w, IEnumerable<int> program, IEnumerable<int> outputs)
+        private void PixelBody(CodeWriter w, Kernel k, List<AccumulateStatement> accs)
         {
-            var hoisted = program.SelectMany(id => _g[id].Args).Concat(outputs)
-                .Where(id => _g[id].Rank != Rank.Field && _g[id].Op != Op.Const).Distinct().OrderBy(x => x).ToList();
-            if (hoisted.Any(id => _g[id].Rank == Rank.Scalar))
+            foreach (var st in k.Body)
             {
-                ShapeScalars(w);
-            }
-
-            foreach (int id in hoisted)
-            {
-                string value = _g[id].Rank switch
+                switch (st)
                 {
-                    Rank.Plane when _planeSlot.TryGetValue(id, out int ps) => $"planeValues[(p * PlaneSlots) + {CodeWriter.Int(ps)}]",
-                    Rank.Batch when _batchSlot.TryGetValue(id, out int bs) => $"batch[{CodeWriter.Int(bs)}]",
-                    Rank.Scalar => ShapeName(id),
-                    _ => $"double.NaN /* v{id} is not available here */",
-                };
-                w.Line($"float s{id} = (float){value}; // {MathText.Expr(_s, id)}");
-            }
-        }
-
-        private void EmitStencilSources(CodeWriter w)
-        {
-            foreach (var st in _s.Stencils.Where(st => !IsInput(st.Source)))
-            {
-                var k = _sources[st.Node];
-                KernelHeader(w, k, $"Stencil source of v{st.Node} = {System.Security.SecurityElement.Escape(MathText.Expr(_s, st.Node))}, a thread per pixel.");
-                w.Line("int i = index;");
-                Hoist(w, st.SourceProgram, new[] { st.Source });
-                foreach (int id in st.SourceProgram)
-                {
-                    w.Line($"float v{id} = {FloatExpr(id)}; // {MathText.Expr(_s, id)}");
+                    case LoadStatement l:
+                        w.Line($"float {_s.Name(l.Id)} = {FloatOperand(l.Source)};{Comment(l.Id)}");
+                        break;
+                    case LetStatement l:
+                        w.Line($"float {_s.Name(l.Id)} = {_float.Print(l.Op, l.Args.Select(FloatOperand).ToArray(), l.K, l.K2)};{Comment(l.Id)}");
+                        break;
+                    case AccumulateStatement a:
+                        w.Line($"acc{CodeWriter.Int(accs.IndexOf(a))} += {FloatOperand(a.Value)};");
+                        break;
+                    case StoreFieldStatement f:
+                        w.Line($"fields[{FieldIndex(f.Buffer)}] = {FloatOperand(f.Value)};");
+                        break;
+                    case StoreGradientStatement g:
+                        w.Line($"if ((gradMask & {1 << _logits.IndexOf(g.Input)}) != 0) {Grad(g.Input)}[i] = {FloatOperand(g.Value)};");
+                        break;
+                    default:
+                        throw new System.InvalidOperationException($"{st.GetType().Name} in the pixel kernel {k.Name}.");
                 }
-
-                w.Line($"dst[i] = {PixelName(st.Source)};");
-                w.Close();
             }
         }
 
-        private void EmitForward(CodeWriter w)
+        private void Epilogue(CodeWriter w, Kernel k)
         {
-            KernelHeader(w, _forward, "Forward sweep (explicitly grouped): the groups of plane p sweep its pixels with a grid stride, each thread sums in double,\nthen a group reduction and one atomic add per group and accumulator.");
-            w.Line("int p = global::ILGPU.Grid.IdxX / groupsPerPlane;");
-            w.Line("int first = ((global::ILGPU.Grid.IdxX - (p * groupsPerPlane)) * global::ILGPU.Group.DimX) + global::ILGPU.Group.IdxX;");
-            w.Line("int stride = groupsPerPlane * global::ILGPU.Group.DimX;");
-            w.Line("int start = p * hw;");
-            var outputs = _s.Accumulators.Select(a => _g[a].Args[0]).ToList();
-            Hoist(w, _s.ForwardProgram, outputs);
-            for (int a = 0; a < _s.Accumulators.Count; a++)
+            foreach (var s in k.Setup)
             {
-                w.Line($"double acc{a} = 0; // {MathText.Expr(_s, _s.Accumulators[a])}");
+                w.Line($"double {_s.Name(s.Id)} = {_double.Print(s.Op, s.Args.Select(DoubleOperand).ToArray(), s.K, s.K2)};{Comment(s.Id)}");
             }
 
-            w.Open("for (int j = first; j < hw; j += stride)");
-            w.Line("int i = start + j;");
-            foreach (int id in _s.ForwardProgram)
+            foreach (var st in k.Body)
             {
-                w.Line($"float v{id} = {FloatExpr(id)}; // {MathText.Expr(_s, id)}");
-            }
-
-            for (int a = 0; a < _s.Accumulators.Count; a++)
-            {
-                w.Line($"acc{a} += {PixelName(outputs[a])};");
-            }
-
-            w.Close();
-            w.Line();
-            for (int a = 0; a < _s.Accumulators.Count; a++)
-            {
-                w.Line($"double r{a} = global::ILGPU.Algorithms.GroupExtensions.Reduce<double, global::ILGPU.Algorithms.ScanReduceOperations.AddDouble>(acc{a});");
-                w.Line($"if (global::ILGPU.Group.IsFirstThread) global::ILGPU.Atomic.Add(ref sums[(p * Accumulators) + {CodeWriter.Int(a)}], r{a});");
-            }
-
-            w.Close();
-        }
-
-        private void LoadBatch(CodeWriter w, IEnumerable<int> nodes, ISet<int> defined)
-        {
-            var reads = nodes.SelectMany(id => _g[id].Args.Append(id)).Where(id => _g[id].Rank == Rank.Batch && !defined.Contains(id)).Distinct().OrderBy(x => x).ToList();
-            foreach (int id in reads)
-            {
-                w.Line($"double bv{id} = batch[{CodeWriter.Int(_batchSlot.TryGetValue(id, out int s) ? s : 0)}]; // {MathText.Expr(_s, id)}");
-                defined.Add(id);
-            }
-        }
-
-        private void EmitEpilogues(CodeWriter w)
-        {
-            if (_batchForward is not null)
-            {
-                KernelHeader(w, _batchForward, "Batch epilogue (a single thread): the batch sums over planes in a fixed order and the batch values.");
-                ShapeScalars(w);
-                foreach (var (id, a) in BatchAccumulators)
+                switch (st)
                 {
-                    w.Line($"double bv{id} = 0; // {MathText.Expr(_s, id)}");
-                    w.Line($"for (int p = 0; p < planes; p++) bv{id} += sums[(p * Accumulators) + {CodeWriter.Int(a)}];");
+                    case LetStatement l:
+                        w.Line($"double {_s.Name(l.Id)} = {_double.Print(l.Op, l.Args.Select(DoubleOperand).ToArray(), l.K, l.K2)};{Comment(l.Id)}");
+                        break;
+                    case LoadStatement l:
+                        w.Line($"double {_s.Name(l.Id)} = {DoubleOperand(l.Source)};{Comment(l.Id)}");
+                        break;
+                    case SeedStatement d:
+                        w.Line($"double {_s.Name(d.Id)} = hasSeeds != 0 ? planeSeeds[p] : {DoubleOperand(d.Default)};");
+                        break;
+                    case StorePlaneStatement p:
+                        w.Line($"planeTable[{PlaneIndex(p.Slot)}] = {DoubleOperand(p.Value)};");
+                        break;
+                    case StorePlaneLossStatement p:
+                        w.Line($"planeLosses[p] = (float){DoubleOperand(p.Value)};");
+                        break;
+                    case StoreBatchStatement b:
+                        w.Line($"batch[{CodeWriter.Int(b.Slot)}] = {DoubleOperand(b.Value)};");
+                        break;
+                    case SumPlanesStatement s:
+                        w.Line($"double {_s.Name(s.Id)} = 0;{Comment(s.Id)}");
+                        w.Line($"for (int p = 0; p < planes; p++) {_s.Name(s.Id)} += planeTable[{PlaneIndex(s.Slot)}];");
+                        break;
+                    case ResultStatement r:
+                        w.Line($"lossOut[0] = (float){DoubleOperand(r.Value)};");
+                        break;
+                    default:
+                        throw new System.InvalidOperationException($"{st.GetType().Name} in the {k.Domain} kernel {k.Name}.");
                 }
-
-                foreach (int b in _s.BatchForward)
-                {
-                    w.Line($"double bv{b} = {DoubleExpr(b, EpilogueName)}; // {MathText.Expr(_s, b)}");
-                }
-
-                foreach (int b in BatchAccumulators.Select(x => x.Id).Concat(_s.BatchForward))
-                {
-                    w.Line($"batch[{CodeWriter.Int(_batchSlot[b])}] = bv{b};");
-                }
-
-                w.Close();
             }
-
-            string defaultSeed = _s.Spec.Reduction == ReductionKind.Mean ? "1.0 / planes" : "1.0";
-            KernelHeader(w, _plane, "Plane epilogue (a thread per plane): the plane loss, its seed and the adjoints the backward sweep reads.");
-            w.Line("int p = index;");
-            ShapeScalars(w);
-            w.Line($"double seed = hasSeeds != 0 ? planeSeeds[p] : {defaultSeed};");
-            foreach (var (id, a) in _s.Accumulators.Select((id, a) => (id, a)).Where(x => _g[x.id].Op == Op.Sum))
-            {
-                w.Line($"double v{id} = sums[(p * Accumulators) + {CodeWriter.Int(a)}]; // {MathText.Expr(_s, id)}");
-            }
-
-            var planeDefined = new HashSet<int>();
-            var planeNodes = _s.PlaneStatements.ToList();
-            LoadBatch(w, planeNodes.Append(_s.PlaneLoss).Concat(_s.PlaneSums.Select(ps => _g[ps].Args[0])), planeDefined);
-            foreach (int id in planeNodes)
-            {
-                w.Line($"double v{id} = {DoubleExpr(id, EpilogueName)}; // {MathText.Expr(_s, id)}");
-            }
-
-            w.Line($"double loss = {EpilogueName(_s.PlaneLoss)};");
-            w.Line("planeValues[p * PlaneSlots] = loss;");
-            w.Line("planeLosses[p] = (float)loss;");
-            foreach (var kv in _planeSlot)
-            {
-                w.Line($"planeValues[(p * PlaneSlots) + {CodeWriter.Int(kv.Value)}] = {EpilogueName(kv.Key)};");
-            }
-
-            foreach (var kv in _planeSumSlot)
-            {
-                w.Line($"planeValues[(p * PlaneSlots) + {CodeWriter.Int(kv.Value)}] = {EpilogueName(_g[kv.Key].Args[0])};");
-            }
-
-            w.Close();
-
-            KernelHeader(w, _finish, "Final epilogue (a single thread): the loss and the sums over planes in a fixed order, then the batch adjoints.");
-            ShapeScalars(w);
-            w.Line("double total = 0;");
-            foreach (int ps in _s.PlaneSums)
-            {
-                w.Line($"double bv{ps} = 0; // {MathText.Expr(_s, ps)}");
-            }
-
-            w.Open("for (int p = 0; p < planes; p++)");
-            w.Line("total += planeValues[p * PlaneSlots];");
-            foreach (var kv in _planeSumSlot)
-            {
-                w.Line($"bv{kv.Key} += planeValues[(p * PlaneSlots) + {CodeWriter.Int(kv.Value)}];");
-            }
-
-            w.Close();
-            w.Line();
-            var finishDefined = new HashSet<int>(_s.PlaneSums.Concat(_s.BatchAdjoint));
-            LoadBatch(w, _s.BatchAdjoint, finishDefined);
-            foreach (int b in _s.BatchAdjoint)
-            {
-                w.Line($"double bv{b} = {DoubleExpr(b, EpilogueName)}; // {MathText.Expr(_s, b)}");
-            }
-
-            foreach (int b in _s.PlaneSums.Concat(_s.BatchAdjoint))
-            {
-                w.Line($"batch[{CodeWriter.Int(_batchSlot[b])}] = bv{b};");
-            }
-
-            w.Line(_s.Spec.Reduction == ReductionKind.Mean ? "lossOut[0] = (float)(total / planes);" : "lossOut[0] = (float)total;");
-            w.Close();
         }
 
-        private void EmitBackward(CodeWriter w)
+        private static string FieldIndex(int buffer) => buffer == 0 ? "i" : $"({CodeWriter.Int(buffer)} * length) + i";
+
+        private static string UniformName(Operand u) => u.Node >= 0 ? CodeWriter.Int(u.Node) : "_" + u.Kind + CodeWriter.Int(u.Index);
+
+        private string Comment(int id) => id >= 0 && id < _s.Graph.Count ? " // " + MathText.Expr(_s.Schedule, id) : string.Empty;
+
+        private string FloatOperand(Operand o) => o.Kind switch
         {
-            if (_backward is null)
-            {
-                return;
-            }
-
-            KernelHeader(w, _backward, "Backward sweep (a thread per pixel): recomputes the per-pixel values and writes each gradient whose bit is set in <paramref name=\"gradMask\"/>.");
-            w.Line("int i = index;");
-            w.Line("int p = i / hw;");
-            Hoist(w, _s.BackwardProgram, _s.Gradients.Select(g => g.Node));
-            foreach (int id in _s.BackwardProgram)
-            {
-                w.Line($"float v{id} = {FloatExpr(id)}; // {MathText.Expr(_s, id)}");
-            }
-
-            foreach (var g in _s.Gradients)
-            {
-                int bit = _logits.IndexOf(g.Input);
-                w.Line($"if ((gradMask & {1 << bit}) != 0) {Grad(g.Input)}[i] = {PixelName(g.Node)};");
-            }
-
-            w.Close();
-        }
-
-        // -------------------------------------------------------------- names and expressions
-
-        private string ShapeName(int id) => _g[id].Op switch
-        {
-            Op.PlaneSize => "(double)hw",
-            Op.BatchSize => "(double)length",
-            Op.Const => CodeWriter.Num(_g[id].Value),
-            _ => $"sv{id}",
+            OperandKind.Literal => Literals.Float(o.Value),
+            OperandKind.Local when !_setupIds.Contains(o.Index) => _s.Name(o.Index),
+            OperandKind.Input => $"{In(o.Index)}[i]",
+            OperandKind.Field => $"fields[{FieldIndex(o.Index)}]",
+            _ => "s" + UniformName(o),
         };
 
-        private string EpilogueName(int id)
+        private string DoubleOperand(Operand o) => o.Kind switch
         {
-            var n = _g[id];
-            return n.Op switch
+            OperandKind.Literal => CodeWriter.Num(o.Value),
+            OperandKind.Local => _s.Name(o.Index),
+            OperandKind.PlaneSlot => $"planeTable[{PlaneIndex(o.Index)}]",
+            OperandKind.BatchSlot => $"batch[{CodeWriter.Int(o.Index)}]",
+            OperandKind.Shape => (ShapeQuantity)o.Index switch
             {
-                Op.Const => CodeWriter.Num(n.Value),
-                Op.Seed => "seed",
-                _ when n.Rank == Rank.Scalar => ShapeName(id),
-                _ when n.Rank == Rank.Batch => $"bv{id}",
-                _ => $"v{id}",
-            };
-        }
-
-        private string PixelName(int id)
-        {
-            var n = _g[id];
-            return n.Op switch
-            {
-                Op.Const => CodeWriter.Num(n.Value) + "f",
-                _ when n.Rank == Rank.Field => $"v{id}",
-                _ => $"s{id}",
-            };
-        }
-
-        private string DoubleExpr(int id, System.Func<int, string> name) => Expr(id, name, "double");
-
-        private string FloatExpr(int id) => Expr(id, PixelName, "float");
-
-        private string Expr(int id, System.Func<int, string> name, string t)
-        {
-            var n = _g[id];
-            return n.Op switch
-            {
-                Op.Input => $"{In((int)n.Value)}[i]",
-                Op.AvgPool or Op.MaxPool or Op.MinPool => _stencilSlot[id] == 0 ? "stencils[i]" : $"stencils[({CodeWriter.Int(_stencilSlot[id])} * length) + i]",
-                Op.PlaneSize or Op.BatchSize => ShapeName(id),
-                _ => ScalarSyntax.Pointwise(n, name, t, DM, DM) ?? $"/* unsupported {n.Op} */ default",
-            };
-        }
+                ShapeQuantity.PlaneSize => "(double)hw",
+                ShapeQuantity.Length => "(double)length",
+                _ => "(double)planes",
+            },
+            _ => throw new System.InvalidOperationException($"A per-pixel operand ({o.Kind}) in an epilogue."),
+        };
     }
 }

@@ -25,75 +25,21 @@ internal static class MathText
         };
     }
 
-    /// <summary>One node as an expression over the names of its arguments.</summary>
-    public static string Expr(ScheduleSpec s, int id)
-    {
-        var n = s.Graph[id];
-        string A(int i) => Name(s, n.Args[i]);
-        string k = Short(n.Value);
-        return n.Op switch
-        {
-            Op.Neg => "-" + A(0),
-            Op.Add => A(0) + " + " + A(1),
-            Op.Sub => A(0) + " - " + A(1),
-            Op.Mul => A(0) + " * " + A(1),
-            Op.Div => A(0) + " / " + A(1),
-            Op.Abs => "|" + A(0) + "|",
-            Op.Sigmoid => "sigmoid(" + A(0) + ")",
-            Op.LogSigmoid => "logsigmoid(" + A(0) + ")",
-            Op.Softplus => "softplus(" + A(0) + ")",
-            Op.Exp => "exp(" + A(0) + ")",
-            Op.Log => "log(" + A(0) + ")",
-            Op.Sqrt => "sqrt(" + A(0) + ")",
-            Op.Square => A(0) + "^2",
-            Op.Pow => A(0) + "^" + k,
-            Op.Clamp => $"clamp({A(0)}, {k}, {Short(n.Value2)})",
-            Op.Sign => "sign(" + A(0) + ")",
-            Op.InRange => $"[{k} <= {A(0)} <= {Short(n.Value2)}]",
-            Op.Min => $"min({A(0)}, {A(1)})",
-            Op.Max => $"max({A(0)}, {A(1)})",
-            Op.Step => $"step({A(0)} > {A(1)})",
-            Op.BceWithLogits => $"bce_with_logits({A(0)}, {A(1)})",
-            Op.AvgPool => $"avg_pool{k}({A(0)})",
-            Op.MaxPool => $"max_pool{k}({A(0)})",
-            Op.MinPool => $"min_pool{k}({A(0)})",
-            Op.Sum => $"Σ_hw {A(0)}",
-            Op.BatchSum => $"Σ_nchw {A(0)}",
-            Op.PlaneSum => $"Σ_nc {A(0)}",
-            _ => Name(s, id),
-        };
-    }
+    /// <summary>One node as an expression over the names of its arguments (the op table's plain-math text).</summary>
+    public static string Expr(ScheduleSpec s, int id) => Expr(s.Graph[id], a => Name(s, a), () => Name(s, id));
 
-    /// <summary>An expression tree with single-use subexpressions inlined, for doc comments.</summary>
-    public static string Inline(ScheduleSpec s, int root, int depth = 0)
+    /// <summary>A node's plain-math text over the given argument names; leaves are named by <paramref name="leaf"/>.</summary>
+    public static string Expr(Node n, System.Func<int, string> name, System.Func<string> leaf)
     {
-        var n = s.Graph[root];
-        if (n.Arity == 0 || depth > 12)
+        var row = OpTable.Get(n.Op);
+        if (row.Class == OpClass.Leaf)
         {
-            return Name(s, root);
+            return leaf();
         }
 
-        var args = n.Args.Select(a => Wrap(s, a, Inline(s, a, depth + 1))).ToList();
-        string k = Short(n.Value);
-        return n.Op switch
-        {
-            Op.Neg => "-" + args[0],
-            Op.Add => args[0] + " + " + args[1],
-            Op.Sub => args[0] + " - " + args[1],
-            Op.Mul => args[0] + "·" + args[1],
-            Op.Div => args[0] + " / " + args[1],
-            Op.Abs => "|" + Inline(s, n.Args[0], depth + 1) + "|",
-            Op.Square => args[0] + "²",
-            Op.Pow => args[0] + "^" + k,
-            Op.Sum => "Σ_hw(" + Inline(s, n.Args[0], depth + 1) + ")",
-            Op.BatchSum => "Σ_nchw(" + Inline(s, n.Args[0], depth + 1) + ")",
-            Op.PlaneSum => "Σ_nc(" + Inline(s, n.Args[0], depth + 1) + ")",
-            _ => Expr(s, root).Split('(')[0] + "(" + string.Join(", ", n.Args.Select(a => Inline(s, a, depth + 1))) + ")",
-        };
+        var args = n.Args.Select(name).ToArray();
+        return Template.Fill(row.Text, args, Short(n.Value), Short(n.Value2));
     }
-
-    private static string Wrap(ScheduleSpec s, int id, string text) =>
-        s.Graph[id].Op is Op.Add or Op.Sub or Op.Div or Op.Mul or Op.Neg ? "(" + text + ")" : text;
 
     /// <summary>The schedule as text: the review and snapshot format of the compiler's middle.</summary>
     public static string Dump(ScheduleSpec s)

@@ -1,7 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
+using LossDsl.Generators.Kernels;
 using LossDsl.Generators.Model;
-using LossDsl.Generators.Schedule;
 
 namespace LossDsl.Generators.Emit;
 
@@ -25,7 +25,7 @@ internal static class TorchSharpEmitter
     private const string TB = "global::LossDsl.TorchSharp.TensorBridge";
     private const string ST = "global::TorchSharp.torch.ScalarType";
 
-    public static string? Emit(ScheduleSpec s)
+    public static string? Emit(KernelProgram s)
     {
         var spec = s.Spec;
         var inputs = spec.Inputs.ToList();
@@ -48,17 +48,15 @@ internal static class TorchSharpEmitter
 
     private sealed class Writer
     {
-        private readonly ScheduleSpec _s;
-        private readonly Graph _g;
+        private readonly KernelProgram _s;
         private readonly CodeWriter _w;
         private readonly List<InputSpec> _inputs;
         private readonly List<int> _logits;
         private readonly string _name;
 
-        public Writer(ScheduleSpec s, CodeWriter w)
+        public Writer(KernelProgram s, CodeWriter w)
         {
             _s = s;
-            _g = s.Graph;
             _w = w;
             _inputs = s.Spec.Inputs.ToList();
             _logits = Enumerable.Range(0, _inputs.Count).Where(i => _inputs[i].Role == InputRole.Logits).ToList();
@@ -223,12 +221,34 @@ internal static class TorchSharpEmitter
 
         // ------------------------------------------------------------------ tensor-op path
 
+        /// <summary>What a printed value is: a C# double, a dense pixel tensor, a pixel-broadcastable tensor (a plane or batch value in the pixel dtype), an N×C float64 tensor or a 0-dim float64 tensor.</summary>
+        private enum Kind
+        {
+            Double,
+            Batch,
+            Plane,
+            Broadcast,
+            Pixel,
+        }
+
+        /// <summary>A printed value: its text, its kind, and whether it is an input's or a buffer's tensor (returned only as a copy).</summary>
+        private readonly record struct Value(string Text, Kind Kind, bool Borrowed = false);
+
+        private readonly Dictionary<int, Value> _values = new();
+        private readonly Syntax _tensor = Syntax.Tensor;
+        private readonly Syntax _double = Syntax.CpuScalar("double");
+
+        /// <summary>Fields the target-only kernels compute and the others read: the tensors <c>Stencils</c> returns, in this order.</summary>
+        private List<int> SharedFields => _s.Kernels.Where(k => k.Role != KernelRole.Target)
+            .SelectMany(k => k.Reads).Where(o => o.Kind == OperandKind.Field).Select(o => o.Index).Distinct().OrderBy(x => x).ToList();
+
         private void EmitStencils()
         {
             var w = _w;
-            w.Line("/// <summary>The target-only stencil pre-pass, one tensor per stencil (in dependency order).</summary>");
+            w.Line("/// <summary>The target-only kernels (stencils of the targets): one tensor per field buffer the other kernels read.</summary>");
             w.Open($"internal static {T}[] Stencils({Params})");
-            if (_s.Stencils.Count == 0)
+            var shared = SharedFields;
+            if (shared.Count == 0)
             {
                 w.Line($"return global::System.Array.Empty<{T}>();");
                 w.Close();
@@ -237,36 +257,34 @@ internal static class TorchSharpEmitter
             }
 
             w.Line("using var scope = global::TorchSharp.torch.NewDisposeScope();");
-            var defined = new HashSet<int>();
-            foreach (var st in _s.Stencils)
+            if (_s.Kernels.Any(k => k.Role == KernelRole.Target && k.Setup.Count > 0))
             {
-                foreach (int id in st.SourceProgram)
-                {
-                    if (IsInput(id) || defined.Contains(id))
-                    {
-                        continue;
-                    }
-
-                    w.Line($"var v{id} = {PixelExpr(id)}; // {MathText.Expr(_s, id)}");
-                    defined.Add(id);
-                }
-
-                string fn = st.Kind switch { Op.AvgPool => "AvgPool", Op.MaxPool => "MaxPool", _ => "MinPool" };
-                w.Line($"var v{st.Node} = {TM}.{fn}({PixelName(st.Source)}, {CodeWriter.Int(st.Kernel)}); // {MathText.Expr(_s, st.Node)}");
-                defined.Add(st.Node);
+                ShapeLocal();
             }
 
-            w.Line($"return new {T}[] {{ {string.Join(", ", _s.Stencils.Select(st => $"v{st.Node}.MoveToOuterDisposeScope()"))} }};");
+            _values.Clear();
+            _broadcast.Clear();
+            _live = Live(_s.Kernels.Where(k => k.Role == KernelRole.Target), new HashSet<int>(shared));
+            foreach (var k in _s.Kernels.Where(k => k.Role == KernelRole.Target))
+            {
+                Kernel(k);
+            }
+
+            w.Line();
+            w.Line($"return new {T}[] {{ {string.Join(", ", shared.Select(f => $"f{f}.MoveToOuterDisposeScope()"))} }};");
             w.Close();
             w.Line();
         }
+
+        private void ShapeLocal() =>
+            _w.Line($"var shape = new global::LossDsl.LossShape((int){First}.shape[0], (int){First}.shape[1], (int){First}.shape[2], (int){First}.shape[3]);");
 
         private void EmitRun()
         {
             var w = _w;
             var spec = _s.Spec;
             w.Line("/// <summary>");
-            w.Line("/// Runs the schedule as tensor ops: writes the per-plane losses (N×C, float64) and returns d loss / d input for each input");
+            w.Line("/// Runs the kernels as tensor ops: writes the per-plane losses (N×C, float64) and returns d loss / d input for each input");
             w.Line("/// whose <paramref name=\"wantGrad\"/> entry is true (null otherwise), for the upstream gradient <paramref name=\"planeSeeds\"/>");
             w.Line($"/// per plane (null: {(spec.Reduction == ReductionKind.Mean ? "1 / (N·C)" : "1")} each, the gradient of the reduced loss).");
             w.Line("/// </summary>");
@@ -275,246 +293,268 @@ internal static class TorchSharpEmitter
             w.Line($"var dtype = {First}.dtype;");
             w.Line($"var device = {First}.device;");
             // No n/c locals: the inputs' names are the user's (an input may be called n or c); shape is reserved.
-            w.Line($"var shape = new global::LossDsl.LossShape((int){First}.shape[0], (int){First}.shape[1], (int){First}.shape[2], (int){First}.shape[3]);");
-            foreach (int x in _s.ShapeScalars)
+            ShapeLocal();
+            _values.Clear();
+            _broadcast.Clear();
+            var shared = SharedFields;
+            _live = Live(_s.Kernels.Where(k => k.Role != KernelRole.Target), new HashSet<int>());
+            for (int j = 0; j < shared.Count; j++)
             {
-                w.Line($"double sv{x} = {ShapeExpr(x)}; // {MathText.Expr(_s, x)}");
-            }
-
-            for (int k = 0; k < _s.Stencils.Count; k++)
-            {
-                w.Line($"var v{_s.Stencils[k].Node} = stencils[{CodeWriter.Int(k)}]; // {MathText.Expr(_s, _s.Stencils[k].Node)}");
-            }
-
-            var defined = new HashSet<int>(_s.Stencils.Select(st => st.Node));
-            var hoisted = new HashSet<int>();
-            w.Line();
-            w.Line("// Forward sweep: per-pixel values as whole tensors.");
-            PixelProgram(_s.ForwardProgram, defined, hoisted);
-            w.Line("// Reductions, accumulated in float64.");
-            foreach (int a in _s.Accumulators)
-            {
-                var node = _g[a];
-                string arg = FieldOf(node.Args[0]);
-                w.Line($"var v{a} = {TM}.{(node.Op == Op.Sum ? "SumPlanes" : "SumAll")}({arg}); // {MathText.Expr(_s, a)}");
-            }
-
-            if (_s.BatchForward.Count > 0)
-            {
-                w.Line("// Batch epilogue.");
-                foreach (int b in _s.BatchForward)
-                {
-                    w.Line($"var v{b} = {EpilogueExpr(b)}; // {MathText.Expr(_s, b)}");
-                }
-            }
-
-            w.Line("// Plane epilogue on N×C float64 tensors: loss, seed and adjoints.");
-            string defaultSeed = spec.Reduction == ReductionKind.Mean ? "1.0 / shape.Planes" : "1.0";
-            w.Line($"var seed = planeSeeds is null ? {TM}.ToPlanes({defaultSeed}, shape.N, shape.C, device) : planeSeeds.to({ST}.Float64);");
-            foreach (int id in _s.PlaneStatements)
-            {
-                w.Line($"var v{id} = {EpilogueExpr(id)}; // {MathText.Expr(_s, id)}");
-            }
-
-            w.Line($"planeLosses = {PlanesOf(_s.PlaneLoss)}.MoveToOuterDisposeScope();");
-            foreach (int ps in _s.PlaneSums)
-            {
-                int arg = _g[ps].Args[0];
-                string value = Kind(arg) == Rank.Plane ? $"{EpilogueName(arg)}.sum()" : $"{EpilogueName(arg)} * shape.Planes";
-                w.Line($"var v{ps} = {value}; // {MathText.Expr(_s, ps)}");
-            }
-
-            if (_s.BatchAdjoint.Count > 0)
-            {
-                w.Line("// Batch adjoints.");
-                foreach (int b in _s.BatchAdjoint)
-                {
-                    w.Line($"var v{b} = {EpilogueExpr(b)}; // {MathText.Expr(_s, b)}");
-                }
+                w.Line($"var f{shared[j]} = stencils[{CodeWriter.Int(j)}]; // {MathText.Expr(_s.Schedule, _s.Fields[shared[j]].Node)}");
             }
 
             w.Line($"var grads = new {T}?[{CodeWriter.Int(_inputs.Count)}];");
-            if (_s.Gradients.Count > 0)
+            foreach (var k in _s.Kernels.Where(k => k.Role == KernelRole.Forward))
+            {
+                Kernel(k);
+            }
+
+            var backward = _s.Kernels.Where(k => k.Role == KernelRole.Backward).ToList();
+            var gradInputs = backward.SelectMany(k => k.Body.OfType<StoreGradientStatement>()).Select(g => g.Input).Distinct().ToList();
+            if (backward.Count > 0 && gradInputs.Count > 0)
             {
                 w.Line();
-                w.Line("// Backward sweep: per-pixel gradients, reusing the forward's tensors.");
-                w.Open($"if ({string.Join(" || ", _s.Gradients.Select(g => $"wantGrad[{CodeWriter.Int(g.Input)}]"))})");
-                PixelProgram(_s.BackwardProgram, defined, hoisted);
-                foreach (var g in _s.Gradients)
+                w.Open($"if ({string.Join(" || ", gradInputs.Select(i => $"wantGrad[{CodeWriter.Int(i)}]"))})");
+                foreach (var k in backward)
                 {
-                    string value = FieldOf(g.Node);
-                    if (_g[g.Node].Rank == Rank.Field && (IsInput(g.Node) || _s.Stencils.Any(st => st.Node == g.Node)))
-                    {
-                        value += ".clone()";
-                    }
-
-                    // With one differentiable input the enclosing block already checked its flag.
-                    string guard = _s.Gradients.Select(x => x.Input).Distinct().Count() > 1 ? $"if (wantGrad[{CodeWriter.Int(g.Input)}]) " : string.Empty;
-                    w.Line($"{guard}grads[{CodeWriter.Int(g.Input)}] = {value}.MoveToOuterDisposeScope(); // d/d {_inputs[g.Input].Name}");
+                    Kernel(k, guardGradients: gradInputs.Count > 1, first: k == backward[0]);
                 }
 
                 w.Close();
             }
 
+            w.Line();
             w.Line("return grads;");
             w.Close();
         }
 
-        private void PixelProgram(IEnumerable<int> program, HashSet<int> defined, HashSet<int> hoisted)
+        /// <summary>One kernel as tensor statements: pixel kernels over whole N×C×H×W tensors, plane kernels over N×C float64 tensors.</summary>
+        private void Kernel(Kernel k, bool guardGradients = false, bool first = false)
         {
-            foreach (int id in program)
+            var w = _w;
+            if (!k.Setup.Any(_live.Contains) && !k.Body.Any(_live.Contains))
             {
-                if (IsInput(id) || defined.Contains(id))
-                {
-                    continue;
-                }
+                return;
+            }
 
-                foreach (int a in _g[id].Args)
+            if (!first)
+            {
+                w.Line();
+            }
+
+            w.Line($"// {k.Name}: {k.Summary}");
+            foreach (var s in k.Setup)
+            {
+                if (!_values.ContainsKey(s.Id) && _live.Contains(s))
                 {
-                    var r = _g[a].Rank;
-                    if ((r == Rank.Plane || r == Rank.Batch) && hoisted.Add(a))
+                    w.Line($"double {_s.Name(s.Id)} = {_double.Print(s.Op, s.Args.Select(a => Read(a, k).Text).ToArray(), s.K, s.K2)};{Comment(s.Id)}");
+                    _values[s.Id] = new Value(_s.Name(s.Id), Kind.Double);
+                }
+            }
+
+            foreach (var st in k.Body.Where(_live.Contains))
+            {
+                switch (st)
+                {
+                    case LoadStatement l:
+                        _values[l.Id] = Read(l.Source, k);
+                        break;
+                    case LetStatement l when !_values.ContainsKey(l.Id):
+                        var v = Let(l, k);
+                        w.Line($"var {_s.Name(l.Id)} = {v.Text};{Comment(l.Id)}");
+                        _values[l.Id] = v with { Text = _s.Name(l.Id) };
+                        break;
+                    case LetStatement:
+                        break; // computed by an earlier kernel of this method (the backward reuses the forward's tensors)
+                    case AccumulateStatement a:
+                        w.Line($"var pl{a.Slot} = {TM}.SumPlanes({FieldOf(Read(a.Value, k))});{SlotComment(_s.PlaneSlots[a.Slot].Node)}");
+                        break;
+                    case StoreFieldStatement f:
+                        w.Line($"var f{f.Buffer} = {FieldOf(Read(f.Value, k))};");
+                        break;
+                    case FilterStatement f:
+                        string fn = f.Kind switch { Op.AvgPool => "AvgPool", Op.MaxPool => "MaxPool", _ => "MinPool" };
+                        w.Line($"var f{f.Destination} = {TM}.{fn}({Read(f.Source, k).Text}, {CodeWriter.Int(f.Kernel)});{Comment(f.Node)}");
+                        break;
+                    case SeedStatement d:
+                        var fallback = Read(d.Default, k);
+                        w.Line($"var {_s.Name(d.Id)} = planeSeeds is null ? {TM}.ToPlanes({fallback.Text}, shape.N, shape.C, device) : planeSeeds.to({ST}.Float64);");
+                        _values[d.Id] = new Value(_s.Name(d.Id), Kind.Plane);
+                        break;
+                    case StorePlaneStatement p:
+                        w.Line($"var pl{p.Slot} = {PlanesOf(Read(p.Value, k))};");
+                        break;
+                    case StorePlaneLossStatement p:
+                        w.Line($"planeLosses = {PlanesOf(Read(p.Value, k))}.MoveToOuterDisposeScope();");
+                        break;
+                    case SumPlanesStatement s:
+                        w.Line($"var {_s.Name(s.Id)} = pl{s.Slot}.sum();{Comment(s.Id)}");
+                        _values[s.Id] = new Value(_s.Name(s.Id), Kind.Batch);
+                        break;
+                    case StoreBatchStatement b:
+                        var bv = Read(b.Value, k);
+                        w.Line($"var bt{b.Slot} = {(bv.Kind == Kind.Double ? $"global::TorchSharp.torch.tensor({bv.Text}, {ST}.Float64, device)" : bv.Text)};");
+                        break;
+                    case StoreGradientStatement g:
+                        var gv = Read(g.Value, k);
+                        string value = FieldOf(gv) + (gv.Borrowed ? ".clone()" : string.Empty);
+                        string guard = guardGradients ? $"if (wantGrad[{CodeWriter.Int(g.Input)}]) " : string.Empty;
+                        w.Line($"{guard}grads[{CodeWriter.Int(g.Input)}] = {value}.MoveToOuterDisposeScope(); // d/d {_inputs[g.Input].Name}");
+                        break;
+                    case ResultStatement:
+                        break; // the autograd function reduces the plane losses itself
+                    default:
+                        throw new System.InvalidOperationException($"{st.GetType().Name} in the {k.Domain} kernel {k.Name}.");
+                }
+            }
+        }
+
+        private HashSet<Statement> _live = new();
+
+        /// <summary>
+        /// The statements whose results reach an output of the method (gradients, plane losses, the shared fields): tensor ops
+        /// run eagerly, so what nothing reads (the reduced loss, which the autograd function takes from the plane losses) is
+        /// not printed.
+        /// </summary>
+        private static HashSet<Statement> Live(IEnumerable<Kernel> kernels, HashSet<int> outputFields)
+        {
+            var live = new HashSet<Statement>();
+            var locals = new HashSet<int>();
+            var planeSlots = new HashSet<int>();
+            var batchSlots = new HashSet<int>();
+            var fields = new HashSet<int>(outputFields);
+            void Mark(Statement st)
+            {
+                live.Add(st);
+                foreach (var o in Kernels.Kernel.StatementReads(st))
+                {
+                    switch (o.Kind)
                     {
-                        _w.Line($"var f{a} = {TM}.ToPixels({EpilogueName(a)}, dtype); // {MathText.Name(_s, a)} broadcast to pixels");
+                        case OperandKind.Local: locals.Add(o.Index); break;
+                        case OperandKind.PlaneSlot: planeSlots.Add(o.Index); break;
+                        case OperandKind.BatchSlot: batchSlots.Add(o.Index); break;
+                        case OperandKind.Field: fields.Add(o.Index); break;
                     }
                 }
 
-                _w.Line($"var v{id} = {PixelExpr(id)}; // {MathText.Expr(_s, id)}");
-                defined.Add(id);
-            }
-        }
-
-        private bool IsInput(int id) => _g[id].Op == Op.Input;
-
-        /// <summary>The rank a node's value has at emission: Scalar (a C# double), Batch/Plane (float64 tensors) or Field (pixel tensors).</summary>
-        private Rank Kind(int id) => _g[id].Op == Op.Const ? Rank.Scalar : _g[id].Rank;
-
-        private string ShapeName(int id) => _g[id].Op switch
-        {
-            Op.Const => CodeWriter.Num(_g[id].Value),
-            _ => $"sv{id}",
-        };
-
-        private string ShapeExpr(int id)
-        {
-            var n = _g[id];
-            return n.Op switch
-            {
-                Op.PlaneSize => "(double)shape.PlaneSize",
-                Op.BatchSize => "(double)shape.Length",
-                _ => Expr(id, ShapeName, _ => Rank.Scalar),
-            };
-        }
-
-        private string PixelName(int id)
-        {
-            var n = _g[id];
-            return n.Op switch
-            {
-                Op.Const => CodeWriter.Num(n.Value),
-                Op.Input => In((int)n.Value),
-                _ when n.Rank == Rank.Field => $"v{id}",
-                _ when n.Rank == Rank.Scalar => ShapeName(id),
-                _ => $"f{id}",
-            };
-        }
-
-        private string EpilogueName(int id)
-        {
-            var n = _g[id];
-            return n.Op switch
-            {
-                Op.Const => CodeWriter.Num(n.Value),
-                Op.Seed => "seed",
-                _ when n.Rank == Rank.Scalar => ShapeName(id),
-                _ => $"v{id}",
-            };
-        }
-
-        private string PixelExpr(int id) => Expr(id, PixelName, Kind);
-
-        private string EpilogueExpr(int id) => Expr(id, EpilogueName, Kind);
-
-        /// <summary>Any node as a dense pixel tensor of the first input's shape and dtype.</summary>
-        private string FieldOf(int id) => Kind(id) switch
-        {
-            Rank.Field => PixelName(id),
-            Rank.Scalar => $"{TM}.ToField({PixelName(id)}, {First})",
-            _ => $"{TM}.ToField({EpilogueName(id)}, {First})",
-        };
-
-        /// <summary>A plane-loss node as an N×C float64 tensor.</summary>
-        private string PlanesOf(int id) => Kind(id) switch
-        {
-            Rank.Scalar => $"{TM}.ToPlanes({EpilogueName(id)}, shape.N, shape.C, device)",
-            Rank.Field => $"{TM}.SumPlanes({PixelName(id)})", // not produced by the scheduler (a plane loss is a plane value)
-            _ => $"{TM}.ToPlanes({EpilogueName(id)}, shape.N, shape.C)",
-        };
-
-        private string Expr(int id, System.Func<int, string> name, System.Func<int, Rank> kind)
-        {
-            var n = _g[id];
-            string A(int i) => name(n.Args[i]);
-            bool D(int i) => kind(n.Args[i]) == Rank.Scalar;
-            bool allScalar = n.Args.All(a => kind(a) == Rank.Scalar);
-            string k = CodeWriter.Num(n.Value);
-            string k2 = CodeWriter.Num(n.Value2);
-            if (allScalar)
-            {
-                // Shape-scalar arithmetic in C# doubles.
-                return n.Op switch
+                if (st is SumPlanesStatement sum)
                 {
-                    Op.Neg => $"-{A(0)}",
-                    Op.Add => $"{A(0)} + {A(1)}",
-                    Op.Sub => $"{A(0)} - {A(1)}",
-                    Op.Mul => $"{A(0)} * {A(1)}",
-                    Op.Div => $"{A(0)} / {A(1)}",
-                    Op.Abs => $"global::System.Math.Abs({A(0)})",
-                    Op.Exp => $"global::System.Math.Exp({A(0)})",
-                    Op.Log => $"global::System.Math.Log({A(0)})",
-                    Op.Sqrt => $"global::System.Math.Sqrt({A(0)})",
-                    Op.Square => $"{A(0)} * {A(0)}",
-                    Op.Pow => $"global::System.Math.Pow({A(0)}, {k})",
-                    Op.Min => $"global::System.Math.Min({A(0)}, {A(1)})",
-                    Op.Max => $"global::System.Math.Max({A(0)}, {A(1)})",
-                    Op.Sigmoid => $"global::LossDsl.Scalar.Sigmoid({A(0)})",
-                    Op.LogSigmoid => $"global::LossDsl.Scalar.LogSigmoid({A(0)})",
-                    Op.Softplus => $"global::LossDsl.Scalar.Softplus({A(0)})",
-                    Op.Sign => $"global::LossDsl.Scalar.Sign({A(0)})",
-                    Op.Step => $"global::LossDsl.Scalar.Step({A(0)}, {A(1)})",
-                    Op.InRange => $"global::LossDsl.Scalar.InRange({A(0)}, {k}, {k2})",
-                    Op.Clamp => $"global::LossDsl.Scalar.Clamp({A(0)}, {k}, {k2})",
-                    Op.BceWithLogits => $"global::LossDsl.Scalar.BceWithLogits({A(0)}, {A(1)})",
-                    _ => $"/* unsupported {n.Op} */ default",
-                };
+                    planeSlots.Add(sum.Slot);
+                }
             }
 
-            return n.Op switch
+            foreach (var k in kernels.Reverse())
             {
-                Op.Neg => $"{A(0)}.neg()",
-                Op.Add => $"{A(0)} + {A(1)}",
-                Op.Sub => $"{A(0)} - {A(1)}",
-                Op.Mul => $"{A(0)} * {A(1)}",
-                Op.Div => $"{A(0)} / {A(1)}",
-                Op.Abs => $"{A(0)}.abs()",
-                Op.Exp => $"{A(0)}.exp()",
-                Op.Log => $"{A(0)}.log()",
-                Op.Sqrt => $"{A(0)}.sqrt()",
-                Op.Square => $"{A(0)}.square()",
-                Op.Pow => $"{A(0)}.pow({k})",
-                Op.Sigmoid => $"{A(0)}.sigmoid()",
-                Op.LogSigmoid => $"global::TorchSharp.torch.nn.functional.logsigmoid({A(0)})",
-                Op.Softplus => $"global::TorchSharp.torch.nn.functional.softplus({A(0)})",
-                Op.Sign => $"{A(0)}.sign()",
-                Op.Clamp => $"{A(0)}.clamp({k}, {k2})",
-                Op.InRange => $"{TM}.InRange({A(0)}, {k}, {k2})",
-                Op.Min => $"{TM}.Min({A(0)}, {A(1)})",
-                Op.Max => $"{TM}.Max({A(0)}, {A(1)})",
-                Op.Step => $"{TM}.Step({A(0)}, {A(1)})",
-                Op.BceWithLogits when D(0) || D(1) => $"{TM}.BceWithLogits({FieldOf(n.Args[0])}, {FieldOf(n.Args[1])})",
-                Op.BceWithLogits => $"{TM}.BceWithLogits({A(0)}, {A(1)})",
-                _ => $"/* unsupported {n.Op} */ default",
-            };
+                foreach (var st in k.Body.Reverse().Cast<Statement>().Concat(k.Setup.Reverse()))
+                {
+                    bool needed = st switch
+                    {
+                        StoreGradientStatement or StorePlaneLossStatement => true,
+                        LetStatement l => locals.Contains(l.Id),
+                        LoadStatement l => locals.Contains(l.Id),
+                        SeedStatement d => locals.Contains(d.Id),
+                        SumPlanesStatement s => locals.Contains(s.Id),
+                        AccumulateStatement a => planeSlots.Contains(a.Slot),
+                        StorePlaneStatement p => planeSlots.Contains(p.Slot),
+                        StoreBatchStatement b => batchSlots.Contains(b.Slot),
+                        StoreFieldStatement f => fields.Contains(f.Buffer),
+                        FilterStatement f => fields.Contains(f.Destination),
+                        _ => false,
+                    };
+                    if (needed)
+                    {
+                        Mark(st);
+                    }
+                }
+            }
+
+            return live;
         }
+
+        private Value Let(LetStatement l, Kernel k)
+        {
+            var args = l.Args.Select(a => Read(a, k)).ToArray();
+            var texts = args.Select(a => a.Text).ToArray();
+            if (args.All(a => a.Kind == Kind.Double))
+            {
+                return new Value(_double.Print(l.Op, texts, l.K, l.K2), Kind.Double);
+            }
+
+            var kind = args.Max(a => a.Kind);
+            string text = _tensor.Print(l.Op, texts, l.K, l.K2, i => AsTensor(args[i], k.Domain));
+            return new Value(text, kind == Kind.Broadcast ? Kind.Broadcast : kind);
+        }
+
+        /// <summary>How kernel <paramref name="k"/> reads an operand: uniforms of pixel kernels broadcast to the pixel dtype.</summary>
+        private Value Read(Operand o, Kernel k)
+        {
+            switch (o.Kind)
+            {
+                case OperandKind.Literal:
+                    return new Value(CodeWriter.Num(o.Value), Kind.Double);
+                case OperandKind.Shape:
+                    return new Value((ShapeQuantity)o.Index switch
+                    {
+                        ShapeQuantity.PlaneSize => "(double)shape.PlaneSize",
+                        ShapeQuantity.Length => "(double)shape.Length",
+                        _ => "(double)shape.Planes",
+                    }, Kind.Double);
+                case OperandKind.Local:
+                    return _values[o.Index];
+                case OperandKind.Input:
+                    return new Value(In(o.Index), Kind.Pixel, Borrowed: true);
+                case OperandKind.Field:
+                    return new Value("f" + CodeWriter.Int(o.Index), Kind.Pixel, Borrowed: true);
+                case OperandKind.PlaneSlot when k.Domain == Domain.Pixels:
+                    return Broadcast("pl" + CodeWriter.Int(o.Index), o);
+                case OperandKind.BatchSlot when k.Domain == Domain.Pixels:
+                    return Broadcast("bt" + CodeWriter.Int(o.Index), o);
+                case OperandKind.PlaneSlot:
+                    return new Value("pl" + CodeWriter.Int(o.Index), Kind.Plane);
+                default:
+                    return new Value("bt" + CodeWriter.Int(o.Index), Kind.Batch);
+            }
+        }
+
+        /// <summary>A plane or batch tensor read by a pixel kernel, converted once to the pixel dtype (N×C×1×1 or 0-dim).</summary>
+        private Value Broadcast(string tensor, Operand o)
+        {
+            string name = "u" + tensor;
+            if (!_broadcast.Contains(name))
+            {
+                _w.Line($"var {name} = {TM}.ToPixels({tensor}, dtype);{(o.Node >= 0 ? $" // {MathText.Name(_s.Schedule, o.Node)} broadcast to pixels" : string.Empty)}");
+                _broadcast.Add(name);
+            }
+
+            return new Value(name, Kind.Broadcast);
+        }
+
+        private readonly HashSet<string> _broadcast = new();
+
+        private string AsTensor(Value v, Domain domain) => v.Kind != Kind.Double
+            ? v.Text
+            : domain switch
+            {
+                Domain.Pixels or Domain.Filter => $"{TM}.ToField({v.Text}, {First})",
+                Domain.Planes => $"{TM}.ToPlanes({v.Text}, shape.N, shape.C, device)",
+                _ => $"global::TorchSharp.torch.tensor({v.Text}, {ST}.Float64, device)",
+            };
+
+        /// <summary>Any value as a dense pixel tensor of the first input's shape and dtype.</summary>
+        private string FieldOf(Value v) => v.Kind == Kind.Pixel ? v.Text : $"{TM}.ToField({v.Text}, {First})";
+
+        /// <summary>Any plane, batch or scalar value as an N×C float64 tensor.</summary>
+        private string PlanesOf(Value v) => v.Kind switch
+        {
+            Kind.Plane => v.Text,
+            Kind.Double => $"{TM}.ToPlanes({v.Text}, shape.N, shape.C, device)",
+            Kind.Pixel => $"{TM}.SumPlanes({v.Text})", // not produced by the planner: a plane value is a plane value
+            _ => $"{TM}.ToPlanes({v.Text}, shape.N, shape.C)",
+        };
+
+        private string Comment(int id) => id >= 0 && id < _s.Graph.Count ? " // " + MathText.Expr(_s.Schedule, id) : string.Empty;
+
+        private string SlotComment(int node) => node >= 0 ? $" // {MathText.Name(_s.Schedule, node)} = {MathText.Expr(_s.Schedule, node)}" : string.Empty;
 
         // ------------------------------------------------------------------ autograd
 

@@ -8,7 +8,7 @@ namespace LossDsl.Generators.Lower;
 /// Builds a DAG with hash-consing (each distinct expression exists once), constant folding and the algebraic
 /// identities that keep derived gradients small (x·1, x+0, 0·x, −(−x), c₁·(c₂·x)).
 /// </summary>
-internal sealed class GraphBuilder
+internal sealed class GraphBuilder : IGraphAlgebra
 {
     private readonly List<Node> _nodes = new();
     private readonly Dictionary<Node, int> _index = new();
@@ -95,9 +95,9 @@ internal sealed class GraphBuilder
 
     public int Unary(Op op, int x, double value = 0, double value2 = 0)
     {
-        if (IsConst(x, out double c) && Fold(op, c, value, value2) is double folded)
+        if (IsConst(x, out double c) && OpTable.Get(op).Fold is { } fold)
         {
-            return Const(folded);
+            return Const(fold(c, 0, value, value2));
         }
 
         var xn = _nodes[x];
@@ -128,9 +128,9 @@ internal sealed class GraphBuilder
     {
         bool ca = IsConst(a, out double va);
         bool cb = IsConst(b, out double vb);
-        if (ca && cb && Fold2(op, va, vb) is double folded)
+        if (ca && cb && OpTable.Get(op).Fold is { } fold)
         {
-            return Const(folded);
+            return Const(fold(va, vb, 0, 0));
         }
 
         switch (op)
@@ -230,32 +230,4 @@ internal sealed class GraphBuilder
         _index[node] = id;
         return id;
     }
-
-    private static double? Fold(Op op, double x, double v, double v2) => op switch
-    {
-        Op.Neg => -x,
-        Op.Abs => Math.Abs(x),
-        Op.Exp => Math.Exp(x),
-        Op.Log => Math.Log(x),
-        Op.Sqrt => Math.Sqrt(x),
-        Op.Square => x * x,
-        Op.Pow => Math.Pow(x, v),
-        Op.Sigmoid => 1 / (1 + Math.Exp(-x)),
-        Op.Sign => Math.Sign(x),
-        Op.Clamp => x < v ? v : x > v2 ? v2 : x,
-        Op.InRange => x >= v && x <= v2 ? 1 : 0,
-        _ => null,
-    };
-
-    private static double? Fold2(Op op, double a, double b) => op switch
-    {
-        Op.Add => a + b,
-        Op.Sub => a - b,
-        Op.Mul => a * b,
-        Op.Div => a / b,
-        Op.Min => Math.Min(a, b),
-        Op.Max => Math.Max(a, b),
-        Op.Step => a > b ? 1 : a == b ? 0.5 : 0,
-        _ => null,
-    };
 }

@@ -56,16 +56,19 @@ static partial class PraNetStructureLoss
         public static global::TorchSharp.torch.Tensor Compute(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> @preds, global::TorchSharp.torch.Tensor @mask) =>
             global::LossDsl.Tests.PraNetStructureLoss.TorchFunction.RunDeep(@preds, @mask, forceTensorOps: true);
 
-        /// <summary>The target-only stencil pre-pass, one tensor per stencil (in dependency order).</summary>
+        /// <summary>The target-only kernels (stencils of the targets): one tensor per field buffer the other kernels read.</summary>
         internal static global::TorchSharp.torch.Tensor[] Stencils(global::TorchSharp.torch.Tensor in0, global::TorchSharp.torch.Tensor in1)
         {
             using var scope = global::TorchSharp.torch.NewDisposeScope();
-            var v8 = global::LossDsl.TorchSharp.TensorMath.AvgPool(in1, 31); // avg_pool31(mask)
-            return new global::TorchSharp.torch.Tensor[] { v8.MoveToOuterDisposeScope() };
+
+            // Stencil8: the target-only stencil v8, separable per plane
+            var f0 = global::LossDsl.TorchSharp.TensorMath.AvgPool(in1, 31); // avg_pool31(mask)
+
+            return new global::TorchSharp.torch.Tensor[] { f0.MoveToOuterDisposeScope() };
         }
 
         /// <summary>
-        /// Runs the schedule as tensor ops: writes the per-plane losses (N×C, float64) and returns d loss / d input for each input
+        /// Runs the kernels as tensor ops: writes the per-plane losses (N×C, float64) and returns d loss / d input for each input
         /// whose <paramref name="wantGrad"/> entry is true (null otherwise), for the upstream gradient <paramref name="planeSeeds"/>
         /// per plane (null: 1 / (N·C) each, the gradient of the reduced loss).
         /// </summary>
@@ -75,12 +78,12 @@ static partial class PraNetStructureLoss
             var dtype = in0.dtype;
             var device = in0.device;
             var shape = new global::LossDsl.LossShape((int)in0.shape[0], (int)in0.shape[1], (int)in0.shape[2], (int)in0.shape[3]);
-            double sv4 = (double)shape.Length; // NCHW
-            var v8 = stencils[0]; // avg_pool31(mask)
+            var f0 = stencils[0]; // avg_pool31(mask)
+            var grads = new global::TorchSharp.torch.Tensor?[2];
 
-            // Forward sweep: per-pixel values as whole tensors.
+            // Forward: the forward sweep: every per-pixel value once, every reduction accumulated in one pass
             var v2 = global::LossDsl.TorchSharp.TensorMath.BceWithLogits(in0, in1); // bce_with_logits(pred, mask)
-            var v9 = v8 - in1; // v8 - mask
+            var v9 = f0 - in1; // v8 - mask
             var v10 = v9.abs(); // |v9|
             var v11 = 5.0 * v10; // 5 * v10
             var v12 = 1.0 + v11; // 1 + v11
@@ -89,49 +92,58 @@ static partial class PraNetStructureLoss
             var v15 = in1 * v14; // mask * v14
             var v17 = in1 + v13; // mask + v13
             var v18 = v12 * v17; // v12 * v17
-            // Reductions, accumulated in float64.
-            var v3 = global::LossDsl.TorchSharp.TensorMath.SumAll(v2); // Σ_nchw v2
-            var v16 = global::LossDsl.TorchSharp.TensorMath.SumPlanes(v15); // Σ_hw v15
-            var v19 = global::LossDsl.TorchSharp.TensorMath.SumPlanes(v18); // Σ_hw v18
-            // Batch epilogue.
-            var v5 = v3 / sv4; // v3 / NCHW
-            // Plane epilogue on N×C float64 tensors: loss, seed and adjoints.
-            var seed = planeSeeds is null ? global::LossDsl.TorchSharp.TensorMath.ToPlanes(1.0 / shape.Planes, shape.N, shape.C, device) : planeSeeds.to(global::TorchSharp.torch.ScalarType.Float64);
-            var v20 = 1.0 + v16; // 1 + v16
-            var v21 = v19 - v16; // v19 - v16
+            var pl1 = global::LossDsl.TorchSharp.TensorMath.SumPlanes(v2); // v3 = Σ_nchw v2
+            var pl2 = global::LossDsl.TorchSharp.TensorMath.SumPlanes(v15); // v16 = Σ_hw v15
+            var pl3 = global::LossDsl.TorchSharp.TensorMath.SumPlanes(v18); // v19 = Σ_hw v18
+
+            // BatchForward: the batch epilogue: the batch sums over planes, then the whole-batch values
+            var v3 = pl1.sum(); // Σ_nchw v2
+            var v5 = v3 / (double)shape.Length; // v3 / NCHW
+            var bt0 = v5;
+
+            // Plane: the plane epilogue: each plane's loss, its seed and the adjoints the backward reads
+            double defaultSeed = 1.0 / (double)shape.Planes;
+            var seed = planeSeeds is null ? global::LossDsl.TorchSharp.TensorMath.ToPlanes(defaultSeed, shape.N, shape.C, device) : planeSeeds.to(global::TorchSharp.torch.ScalarType.Float64);
+            var v20 = 1.0 + pl2; // 1 + v16
+            var v21 = pl3 - pl2; // v19 - v16
             var v22 = 1.0 + v21; // 1 + v21
             var v23 = v20 / v22; // v20 / v22
             var v24 = 1.0 - v23; // 1 - v23
-            var v25 = v5 + v24; // v5 + v24
+            var v25 = bt0 + v24; // v5 + v24
             var v28 = seed / v22; // seed / v22
             var v29 = v23 / v22; // v23 / v22
             var v30 = seed * v29; // seed * v29
             var v31 = v30.neg(); // -v30
             var v32 = v31 - v28; // v31 - v28
-            planeLosses = global::LossDsl.TorchSharp.TensorMath.ToPlanes(v25, shape.N, shape.C).MoveToOuterDisposeScope();
-            var v27 = seed.sum(); // Σ_nc seed
-            // Batch adjoints.
-            var v40 = v27 / sv4; // v27 / NCHW
-            var grads = new global::TorchSharp.torch.Tensor?[2];
+            planeLosses = v25.MoveToOuterDisposeScope();
+            var pl4 = seed;
+            var pl5 = v30;
+            var pl6 = v32;
 
-            // Backward sweep: per-pixel gradients, reusing the forward's tensors.
+            // Finish: the final epilogue: the loss over planes, the sums over planes and the batch adjoints
+            var v27 = pl4.sum(); // Σ_nc seed
+            var v40 = v27 / (double)shape.Length; // v27 / NCHW
+            var bt1 = v40;
+
             if (wantGrad[0])
             {
-                var f30 = global::LossDsl.TorchSharp.TensorMath.ToPixels(v30, dtype); // v30 broadcast to pixels
-                var v33 = v12 * f30; // v12 * v30
-                var f32 = global::LossDsl.TorchSharp.TensorMath.ToPixels(v32, dtype); // v32 broadcast to pixels
-                var v34 = in1 * f32; // mask * v32
+                // Backward: the backward sweep: recomputes the per-pixel values it needs and writes the gradient
+                var upl5 = global::LossDsl.TorchSharp.TensorMath.ToPixels(pl5, dtype); // v30 broadcast to pixels
+                var v33 = v12 * upl5; // v12 * v30
+                var upl6 = global::LossDsl.TorchSharp.TensorMath.ToPixels(pl6, dtype); // v32 broadcast to pixels
+                var v34 = in1 * upl6; // mask * v32
                 var v35 = v12 * v34; // v12 * v34
                 var v36 = v33 + v35; // v33 + v35
                 var v37 = 1.0 - v13; // 1 - v13
                 var v38 = v13 * v37; // v13 * v37
                 var v39 = v36 * v38; // v36 * v38
                 var v41 = v13 - in1; // v13 - mask
-                var f40 = global::LossDsl.TorchSharp.TensorMath.ToPixels(v40, dtype); // v40 broadcast to pixels
-                var v42 = f40 * v41; // v40 * v41
+                var ubt1 = global::LossDsl.TorchSharp.TensorMath.ToPixels(bt1, dtype); // v40 broadcast to pixels
+                var v42 = ubt1 * v41; // v40 * v41
                 var v43 = v39 + v42; // v39 + v42
                 grads[0] = v43.MoveToOuterDisposeScope(); // d/d pred
             }
+
             return grads;
         }
     }

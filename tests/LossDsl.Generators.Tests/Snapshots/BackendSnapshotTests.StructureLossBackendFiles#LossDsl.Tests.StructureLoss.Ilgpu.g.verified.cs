@@ -9,10 +9,9 @@ static partial class StructureLoss
     /// <summary>
     /// ILGPU backend (generated from the schedule below): runs on CUDA, OpenCL and the CPU accelerator. Kernels are loaded
     /// once per instance; scratch buffers are kept and grown as needed. An instance is not thread-safe: use one per stream.
-    /// Launches: stencil pre-pass (separable; box filter as running sums, a thread per row then per column), Forward
-    /// (grouped grid-stride sweep per plane, double partials, group reduction, one atomic add per group and accumulator),
-    /// BatchForward / Plane / Finish epilogues (double), Backward (a thread per pixel). Sums over planes run in a fixed order;
-    /// the per-plane sums depend on the order of the atomic adds, so results may differ between runs in the last bits.
+    /// One forward + backward call makes 6 launches (one per kernel below, two per separable filter) plus
+    /// the zeroing of the accumulated plane-table slots. Sums over planes run in a fixed order; the per-plane sums depend on the
+    /// order of the atomic adds, so results may differ between runs in the last bits.
     /// <code>
     /// loss LossDsl.Tests.StructureLoss  reduction=Mean  inputs=(Logits pred, Target mask)
     /// term Bce x1.0 = v13
@@ -76,27 +75,34 @@ static partial class StructureLoss
     ///   write: d/dpred = v44
     /// saved for backward: v5 (buffer), v30 (per plane), v32 (per plane), v40 (per plane)
     /// recomputed in backward: v0, v1, v5, v6, v7, v8, v9, v14
+    /// kernels:
+    ///   Stencil5 (separable filter per plane, target-only): reads mask; writes f0
+    ///   Forward (per pixel, forward): reads pred, mask, f0; writes plane table
+    ///   Plane (per plane, forward): reads plane table; writes plane table, plane losses
+    ///   Finish (once, forward): reads plane table; writes the loss
+    ///   Backward (per pixel, backward): reads pred, mask, f0, plane table; writes d/dpred
+    /// field buffers: f0 = v5 (stencil)
+    /// plane table: 8 slots per plane; batch table: 0 slots
+    /// per-pixel traffic of forward + backward: 9 passes over N·C·H·W elements
     /// </code>
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("LossDsl.Generators", "0.1.0")]
     public sealed class Ilgpu : global::System.IDisposable
     {
-        private const int Accumulators = 4;
-        private const int PlaneSlots = 4; // 0: plane loss, 1: v30, 2: v32, 3: v40
+        private const int PlaneSlots = 8; // slot-major: planeTable[(slot * planes) + p]; 0: v26 (plane loss), 1: v11 (sum), 2: v12 (sum), 3: v17 (sum), 4: v20 (sum), 5: v30 (saved for the backward), 6: v32 (saved for the backward), 7: v40 (saved for the backward)
         private const int BatchSlots = 1;
 
         private readonly global::ILGPU.Runtime.Accelerator _accelerator;
         private readonly int _groupSize;
         private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int, int> _boxRows;
         private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int, int, int> _boxColumns;
-        private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<double>, int, int, int> _forward;
-        private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, global::ILGPU.Index1D, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<float>, int, global::ILGPU.ArrayView<float>, int, int, int> _plane;
-        private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, global::ILGPU.Index1D, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<float>, int, int, int> _finish;
-        private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<float>, int, int, int> _backward;
+        private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<double>, int, int, int, int> _forward;
+        private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, global::ILGPU.Index1D, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<float>, int, global::ILGPU.ArrayView<float>, int> _plane;
+        private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, global::ILGPU.Index1D, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<float>, int> _finish;
+        private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<float>, int, int, int, int> _backward;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<float, global::ILGPU.Stride1D.Dense> _dummy;
-        private global::ILGPU.Runtime.MemoryBuffer1D<float, global::ILGPU.Stride1D.Dense>? _stencilBuffer; // v5 = avg_pool31(mask)
-        private global::ILGPU.Runtime.MemoryBuffer1D<float, global::ILGPU.Stride1D.Dense>? _workBuffer; // stencil source and row pass
-        private global::ILGPU.Runtime.MemoryBuffer1D<double, global::ILGPU.Stride1D.Dense>? _sumBuffer;
+        private global::ILGPU.Runtime.MemoryBuffer1D<float, global::ILGPU.Stride1D.Dense>? _fieldBuffer; // f0 = v5
+        private global::ILGPU.Runtime.MemoryBuffer1D<float, global::ILGPU.Stride1D.Dense>? _workBuffer; // the row pass of a separable filter
         private global::ILGPU.Runtime.MemoryBuffer1D<double, global::ILGPU.Stride1D.Dense>? _planeBuffer;
         private global::ILGPU.Runtime.MemoryBuffer1D<double, global::ILGPU.Stride1D.Dense>? _batchBuffer;
         private global::ILGPU.Runtime.MemoryBuffer1D<float, global::ILGPU.Stride1D.Dense>? _planeLossBuffer;
@@ -115,10 +121,10 @@ static partial class StructureLoss
             _groupSize = global::LossDsl.Ilgpu.IlgpuBridge.GroupSize(accelerator);
             _boxRows = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int, int>(accelerator, global::LossDsl.Ilgpu.IlgpuStencils.BoxRows);
             _boxColumns = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int, int, int>(accelerator, global::LossDsl.Ilgpu.IlgpuStencils.BoxColumns);
-            _forward = global::ILGPU.Runtime.KernelLoaders.LoadKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<double>, int, int, int>(accelerator, Forward);
-            _plane = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<float>, int, global::ILGPU.ArrayView<float>, int, int, int>(accelerator, Plane);
-            _finish = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<float>, int, int, int>(accelerator, Finish);
-            _backward = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<float>, int, int, int>(accelerator, Backward);
+            _forward = global::ILGPU.Runtime.KernelLoaders.LoadKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<double>, int, int, int, int>(accelerator, Forward);
+            _plane = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<float>, int, global::ILGPU.ArrayView<float>, int>(accelerator, Plane);
+            _finish = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<float>, int>(accelerator, Finish);
+            _backward = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<float>, int, int, int, int>(accelerator, Backward);
             _dummy = accelerator.Allocate1D<float>(1);
         }
 
@@ -198,34 +204,34 @@ static partial class StructureLoss
             bool has0 = global::LossDsl.Ilgpu.IlgpuBridge.CheckView(_accelerator, grad0, shape.Length, "predGrad", allowEmpty: true);
             int planes = shape.Planes, h = shape.H, w = shape.W, hw = shape.PlaneSize, length = shape.Length;
             var stream = _accelerator.DefaultStream;
-            var stencils = global::LossDsl.Ilgpu.IlgpuBridge.Ensure(_accelerator, ref _stencilBuffer, 1L * length);
-            var work = global::LossDsl.Ilgpu.IlgpuBridge.Ensure(_accelerator, ref _workBuffer, 2L * length);
-            var sums = global::LossDsl.Ilgpu.IlgpuBridge.Ensure(_accelerator, ref _sumBuffer, (long)planes * Accumulators);
-            var planeValues = global::LossDsl.Ilgpu.IlgpuBridge.Ensure(_accelerator, ref _planeBuffer, (long)planes * PlaneSlots);
+            var fields = global::LossDsl.Ilgpu.IlgpuBridge.Ensure(_accelerator, ref _fieldBuffer, 1L * length);
+            var work = global::LossDsl.Ilgpu.IlgpuBridge.Ensure(_accelerator, ref _workBuffer, length);
+            var planeTable = global::LossDsl.Ilgpu.IlgpuBridge.Ensure(_accelerator, ref _planeBuffer, (long)planes * PlaneSlots);
             var batch = global::LossDsl.Ilgpu.IlgpuBridge.Ensure(_accelerator, ref _batchBuffer, BatchSlots);
             bool hasSeeds = planeSeeds.Length > 0;
             global::ILGPU.ArrayView<float> dummy = _dummy.View;
             if (!hasSeeds) planeSeeds = dummy;
             if (planeLosses.Length == 0) planeLosses = global::LossDsl.Ilgpu.IlgpuBridge.Ensure(_accelerator, ref _planeLossBuffer, planes);
 
-            // Stencil pre-pass (target-only): source into scratch, row pass, column pass.
-            // v5 = avg_pool31(mask)
-            _boxRows(stream, planes * h, in1, work.SubView(length, length), w, 31);
-            _boxColumns(stream, planes * w, work.SubView(length, length), stencils.SubView(0L * length, length), h, w, 31);
+            // Stencil5: the target-only stencil v5, separable per plane
+            _boxRows(stream, planes * h, in1, work, w, 31);
+            _boxColumns(stream, planes * w, work, fields.SubView(0L * length, length), h, w, 31);
 
-            // Forward sweep: every reduction at once, per-plane sums by group reduction and atomic add.
-            global::ILGPU.Runtime.ArrayViewExtensions.MemSetToZero(sums, stream);
+            // Forward: the forward sweep: every per-pixel value once, every reduction accumulated in one pass
+            global::ILGPU.Runtime.ArrayViewExtensions.MemSetToZero(planeTable.SubView(1L * planes, 4L * planes), stream);
             int groupsPerPlane = global::LossDsl.Ilgpu.IlgpuBridge.GroupsPerPlane(_accelerator, planes, hw, _groupSize);
-            _forward(stream, new global::ILGPU.KernelConfig(planes * groupsPerPlane, _groupSize), in0, in1, stencils, sums, hw, length, groupsPerPlane);
+            _forward(stream, new global::ILGPU.KernelConfig(planes * groupsPerPlane, _groupSize), in0, in1, fields, planeTable, hw, length, planes, groupsPerPlane);
 
-            // Epilogues: batch values, per-plane loss and adjoints, the loss and the batch adjoints.
-            _plane(stream, planes, sums, batch, planeValues, planeSeeds, hasSeeds ? 1 : 0, planeLosses, planes, hw, length);
-            _finish(stream, 1, planeValues, batch, lossOut, planes, hw, length);
+            // Plane: the plane epilogue: each plane's loss, its seed and the adjoints the backward reads
+            _plane(stream, planes, planeTable, planeSeeds, hasSeeds ? 1 : 0, planeLosses, planes);
 
-            // Backward sweep: the gradient, recomputing per-pixel values.
+            // Finish: the final epilogue: the loss over planes, the sums over planes and the batch adjoints
+            _finish(stream, 1, planeTable, lossOut, planes);
+
             if (has0)
             {
-                _backward(stream, length, in0, in1, stencils, planeValues, batch, has0 ? grad0 : dummy, (has0 ? 1 : 0), hw, length);
+                // Backward: the backward sweep: recomputes the per-pixel values it needs and writes the gradient
+                _backward(stream, length, in0, in1, fields, planeTable, has0 ? grad0 : dummy, (has0 ? 1 : 0), hw, length, planes);
             }
         }
 
@@ -237,12 +243,10 @@ static partial class StructureLoss
             if (_disposed) return;
             _disposed = true;
             _dummy.Dispose();
-            _stencilBuffer?.Dispose();
-            _stencilBuffer = null;
+            _fieldBuffer?.Dispose();
+            _fieldBuffer = null;
             _workBuffer?.Dispose();
             _workBuffer = null;
-            _sumBuffer?.Dispose();
-            _sumBuffer = null;
             _planeBuffer?.Dispose();
             _planeBuffer = null;
             _batchBuffer?.Dispose();
@@ -254,26 +258,25 @@ static partial class StructureLoss
         }
 
         /// <summary>
-        /// Forward sweep (explicitly grouped): the groups of plane p sweep its pixels with a grid stride, each thread sums in double,
-        /// then a group reduction and one atomic add per group and accumulator.
+        /// The forward sweep: every per-pixel value once, every reduction accumulated in one pass (explicitly grouped: the groups of plane p sweep its pixels with a grid stride, each thread sums in double, then a group reduction and one atomic add per group and accumulator).
         /// </summary>
-        private static void Forward(global::ILGPU.ArrayView<float> in0, global::ILGPU.ArrayView<float> in1, global::ILGPU.ArrayView<float> stencils, global::ILGPU.ArrayView<double> sums, int hw, int length, int groupsPerPlane)
+        private static void Forward(global::ILGPU.ArrayView<float> in0, global::ILGPU.ArrayView<float> in1, global::ILGPU.ArrayView<float> fields, global::ILGPU.ArrayView<double> planeTable, int hw, int length, int planes, int groupsPerPlane)
         {
             int p = global::ILGPU.Grid.IdxX / groupsPerPlane;
             int first = ((global::ILGPU.Grid.IdxX - (p * groupsPerPlane)) * global::ILGPU.Group.DimX) + global::ILGPU.Group.IdxX;
             int stride = groupsPerPlane * global::ILGPU.Group.DimX;
             int start = p * hw;
-            double acc0 = 0; // Σ_hw v10
-            double acc1 = 0; // Σ_hw v9
-            double acc2 = 0; // Σ_hw v16
-            double acc3 = 0; // Σ_hw v19
+            double acc0 = 0; // Σ v10
+            double acc1 = 0; // Σ v9
+            double acc2 = 0; // Σ v16
+            double acc3 = 0; // Σ v19
             for (int j = first; j < hw; j += stride)
             {
                 int i = start + j;
                 float v0 = in0[i]; // pred
                 float v1 = in1[i]; // mask
                 float v2 = global::LossDsl.Ilgpu.DeviceMath.BceWithLogits(v0, v1); // bce_with_logits(pred, mask)
-                float v5 = stencils[i]; // avg_pool31(mask)
+                float v5 = fields[i]; // avg_pool31(mask)
                 float v6 = v5 - v1; // v5 - mask
                 float v7 = global::LossDsl.Ilgpu.DeviceMath.Abs(v6); // |v6|
                 float v8 = 5.0f * v7; // 5 * v7
@@ -291,28 +294,29 @@ static partial class StructureLoss
             }
 
             double r0 = global::ILGPU.Algorithms.GroupExtensions.Reduce<double, global::ILGPU.Algorithms.ScanReduceOperations.AddDouble>(acc0);
-            if (global::ILGPU.Group.IsFirstThread) global::ILGPU.Atomic.Add(ref sums[(p * Accumulators) + 0], r0);
+            if (global::ILGPU.Group.IsFirstThread) global::ILGPU.Atomic.Add(ref planeTable[(1 * planes) + p], r0);
             double r1 = global::ILGPU.Algorithms.GroupExtensions.Reduce<double, global::ILGPU.Algorithms.ScanReduceOperations.AddDouble>(acc1);
-            if (global::ILGPU.Group.IsFirstThread) global::ILGPU.Atomic.Add(ref sums[(p * Accumulators) + 1], r1);
+            if (global::ILGPU.Group.IsFirstThread) global::ILGPU.Atomic.Add(ref planeTable[(2 * planes) + p], r1);
             double r2 = global::ILGPU.Algorithms.GroupExtensions.Reduce<double, global::ILGPU.Algorithms.ScanReduceOperations.AddDouble>(acc2);
-            if (global::ILGPU.Group.IsFirstThread) global::ILGPU.Atomic.Add(ref sums[(p * Accumulators) + 2], r2);
+            if (global::ILGPU.Group.IsFirstThread) global::ILGPU.Atomic.Add(ref planeTable[(3 * planes) + p], r2);
             double r3 = global::ILGPU.Algorithms.GroupExtensions.Reduce<double, global::ILGPU.Algorithms.ScanReduceOperations.AddDouble>(acc3);
-            if (global::ILGPU.Group.IsFirstThread) global::ILGPU.Atomic.Add(ref sums[(p * Accumulators) + 3], r3);
+            if (global::ILGPU.Group.IsFirstThread) global::ILGPU.Atomic.Add(ref planeTable[(4 * planes) + p], r3);
         }
 
         /// <summary>
-        /// Plane epilogue (a thread per plane): the plane loss, its seed and the adjoints the backward sweep reads.
+        /// The plane epilogue: each plane's loss, its seed and the adjoints the backward reads (a thread per plane).
         /// </summary>
-        private static void Plane(global::ILGPU.Index1D index, global::ILGPU.ArrayView<double> sums, global::ILGPU.ArrayView<double> batch, global::ILGPU.ArrayView<double> planeValues, global::ILGPU.ArrayView<float> planeSeeds, int hasSeeds, global::ILGPU.ArrayView<float> planeLosses, int planes, int hw, int length)
+        private static void Plane(global::ILGPU.Index1D index, global::ILGPU.ArrayView<double> planeTable, global::ILGPU.ArrayView<float> planeSeeds, int hasSeeds, global::ILGPU.ArrayView<float> planeLosses, int planes)
         {
             int p = index;
-            double seed = hasSeeds != 0 ? planeSeeds[p] : 1.0 / planes;
-            double v11 = sums[(p * Accumulators) + 0]; // Σ_hw v10
-            double v12 = sums[(p * Accumulators) + 1]; // Σ_hw v9
-            double v17 = sums[(p * Accumulators) + 2]; // Σ_hw v16
-            double v20 = sums[(p * Accumulators) + 3]; // Σ_hw v19
+            double defaultSeed = 1.0 / (double)planes;
+            double seed = hasSeeds != 0 ? planeSeeds[p] : defaultSeed;
+            double v11 = planeTable[(1 * planes) + p]; // Σ_hw v10
+            double v12 = planeTable[(2 * planes) + p]; // Σ_hw v9
             double v13 = v11 / v12; // v11 / v12
+            double v17 = planeTable[(3 * planes) + p]; // Σ_hw v16
             double v21 = 1.0 + v17; // 1 + v17
+            double v20 = planeTable[(4 * planes) + p]; // Σ_hw v19
             double v22 = v20 - v17; // v20 - v17
             double v23 = 1.0 + v22; // 1 + v22
             double v24 = v21 / v23; // v21 / v23
@@ -324,41 +328,37 @@ static partial class StructureLoss
             double v31 = -v30; // -v30
             double v32 = v31 - v28; // v31 - v28
             double v40 = seed / v12; // seed / v12
-            double loss = v26;
-            planeValues[p * PlaneSlots] = loss;
-            planeLosses[p] = (float)loss;
-            planeValues[(p * PlaneSlots) + 1] = v30;
-            planeValues[(p * PlaneSlots) + 2] = v32;
-            planeValues[(p * PlaneSlots) + 3] = v40;
+            planeTable[p] = v26;
+            planeLosses[p] = (float)v26;
+            planeTable[(5 * planes) + p] = v30;
+            planeTable[(6 * planes) + p] = v32;
+            planeTable[(7 * planes) + p] = v40;
         }
 
         /// <summary>
-        /// Final epilogue (a single thread): the loss and the sums over planes in a fixed order, then the batch adjoints.
+        /// The final epilogue: the loss over planes, the sums over planes and the batch adjoints (a single thread).
         /// </summary>
-        private static void Finish(global::ILGPU.Index1D index, global::ILGPU.ArrayView<double> planeValues, global::ILGPU.ArrayView<double> batch, global::ILGPU.ArrayView<float> lossOut, int planes, int hw, int length)
+        private static void Finish(global::ILGPU.Index1D index, global::ILGPU.ArrayView<double> planeTable, global::ILGPU.ArrayView<float> lossOut, int planes)
         {
             double total = 0;
-            for (int p = 0; p < planes; p++)
-            {
-                total += planeValues[p * PlaneSlots];
-            }
-
-            lossOut[0] = (float)(total / planes);
+            for (int p = 0; p < planes; p++) total += planeTable[p];
+            double loss = total / (double)planes;
+            lossOut[0] = (float)loss;
         }
 
         /// <summary>
-        /// Backward sweep (a thread per pixel): recomputes the per-pixel values and writes each gradient whose bit is set in <paramref name="gradMask"/>.
+        /// The backward sweep: recomputes the per-pixel values it needs and writes the gradient (a thread per pixel).
         /// </summary>
-        private static void Backward(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> in0, global::ILGPU.ArrayView<float> in1, global::ILGPU.ArrayView<float> stencils, global::ILGPU.ArrayView<double> planeValues, global::ILGPU.ArrayView<double> batch, global::ILGPU.ArrayView<float> grad0, int gradMask, int hw, int length)
+        private static void Backward(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> in0, global::ILGPU.ArrayView<float> in1, global::ILGPU.ArrayView<float> fields, global::ILGPU.ArrayView<double> planeTable, global::ILGPU.ArrayView<float> grad0, int gradMask, int hw, int length, int planes)
         {
             int i = index;
             int p = i / hw;
-            float s30 = (float)planeValues[(p * PlaneSlots) + 1]; // seed * v29
-            float s32 = (float)planeValues[(p * PlaneSlots) + 2]; // v31 - v28
-            float s40 = (float)planeValues[(p * PlaneSlots) + 3]; // seed / v12
+            float s30 = (float)planeTable[(5 * planes) + p]; // seed * v29
+            float s32 = (float)planeTable[(6 * planes) + p]; // v31 - v28
+            float s40 = (float)planeTable[(7 * planes) + p]; // seed / v12
             float v0 = in0[i]; // pred
             float v1 = in1[i]; // mask
-            float v5 = stencils[i]; // avg_pool31(mask)
+            float v5 = fields[i]; // avg_pool31(mask)
             float v6 = v5 - v1; // v5 - mask
             float v7 = global::LossDsl.Ilgpu.DeviceMath.Abs(v6); // |v6|
             float v8 = 5.0f * v7; // 5 * v7

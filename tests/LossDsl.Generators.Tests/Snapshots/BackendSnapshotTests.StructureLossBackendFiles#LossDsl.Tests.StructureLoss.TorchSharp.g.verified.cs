@@ -56,16 +56,19 @@ static partial class StructureLoss
         public static global::TorchSharp.torch.Tensor Compute(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> @preds, global::TorchSharp.torch.Tensor @mask) =>
             global::LossDsl.Tests.StructureLoss.TorchFunction.RunDeep(@preds, @mask, forceTensorOps: true);
 
-        /// <summary>The target-only stencil pre-pass, one tensor per stencil (in dependency order).</summary>
+        /// <summary>The target-only kernels (stencils of the targets): one tensor per field buffer the other kernels read.</summary>
         internal static global::TorchSharp.torch.Tensor[] Stencils(global::TorchSharp.torch.Tensor in0, global::TorchSharp.torch.Tensor in1)
         {
             using var scope = global::TorchSharp.torch.NewDisposeScope();
-            var v5 = global::LossDsl.TorchSharp.TensorMath.AvgPool(in1, 31); // avg_pool31(mask)
-            return new global::TorchSharp.torch.Tensor[] { v5.MoveToOuterDisposeScope() };
+
+            // Stencil5: the target-only stencil v5, separable per plane
+            var f0 = global::LossDsl.TorchSharp.TensorMath.AvgPool(in1, 31); // avg_pool31(mask)
+
+            return new global::TorchSharp.torch.Tensor[] { f0.MoveToOuterDisposeScope() };
         }
 
         /// <summary>
-        /// Runs the schedule as tensor ops: writes the per-plane losses (N×C, float64) and returns d loss / d input for each input
+        /// Runs the kernels as tensor ops: writes the per-plane losses (N×C, float64) and returns d loss / d input for each input
         /// whose <paramref name="wantGrad"/> entry is true (null otherwise), for the upstream gradient <paramref name="planeSeeds"/>
         /// per plane (null: 1 / (N·C) each, the gradient of the reduced loss).
         /// </summary>
@@ -75,11 +78,12 @@ static partial class StructureLoss
             var dtype = in0.dtype;
             var device = in0.device;
             var shape = new global::LossDsl.LossShape((int)in0.shape[0], (int)in0.shape[1], (int)in0.shape[2], (int)in0.shape[3]);
-            var v5 = stencils[0]; // avg_pool31(mask)
+            var f0 = stencils[0]; // avg_pool31(mask)
+            var grads = new global::TorchSharp.torch.Tensor?[2];
 
-            // Forward sweep: per-pixel values as whole tensors.
+            // Forward: the forward sweep: every per-pixel value once, every reduction accumulated in one pass
             var v2 = global::LossDsl.TorchSharp.TensorMath.BceWithLogits(in0, in1); // bce_with_logits(pred, mask)
-            var v6 = v5 - in1; // v5 - mask
+            var v6 = f0 - in1; // v5 - mask
             var v7 = v6.abs(); // |v6|
             var v8 = 5.0 * v7; // 5 * v7
             var v9 = 1.0 + v8; // 1 + v8
@@ -89,16 +93,17 @@ static partial class StructureLoss
             var v16 = in1 * v15; // mask * v15
             var v18 = in1 + v14; // mask + v14
             var v19 = v9 * v18; // v9 * v18
-            // Reductions, accumulated in float64.
-            var v11 = global::LossDsl.TorchSharp.TensorMath.SumPlanes(v10); // Σ_hw v10
-            var v12 = global::LossDsl.TorchSharp.TensorMath.SumPlanes(v9); // Σ_hw v9
-            var v17 = global::LossDsl.TorchSharp.TensorMath.SumPlanes(v16); // Σ_hw v16
-            var v20 = global::LossDsl.TorchSharp.TensorMath.SumPlanes(v19); // Σ_hw v19
-            // Plane epilogue on N×C float64 tensors: loss, seed and adjoints.
-            var seed = planeSeeds is null ? global::LossDsl.TorchSharp.TensorMath.ToPlanes(1.0 / shape.Planes, shape.N, shape.C, device) : planeSeeds.to(global::TorchSharp.torch.ScalarType.Float64);
-            var v13 = v11 / v12; // v11 / v12
-            var v21 = 1.0 + v17; // 1 + v17
-            var v22 = v20 - v17; // v20 - v17
+            var pl1 = global::LossDsl.TorchSharp.TensorMath.SumPlanes(v10); // v11 = Σ_hw v10
+            var pl2 = global::LossDsl.TorchSharp.TensorMath.SumPlanes(v9); // v12 = Σ_hw v9
+            var pl3 = global::LossDsl.TorchSharp.TensorMath.SumPlanes(v16); // v17 = Σ_hw v16
+            var pl4 = global::LossDsl.TorchSharp.TensorMath.SumPlanes(v19); // v20 = Σ_hw v19
+
+            // Plane: the plane epilogue: each plane's loss, its seed and the adjoints the backward reads
+            double defaultSeed = 1.0 / (double)shape.Planes;
+            var seed = planeSeeds is null ? global::LossDsl.TorchSharp.TensorMath.ToPlanes(defaultSeed, shape.N, shape.C, device) : planeSeeds.to(global::TorchSharp.torch.ScalarType.Float64);
+            var v13 = pl1 / pl2; // v11 / v12
+            var v21 = 1.0 + pl3; // 1 + v17
+            var v22 = pl4 - pl3; // v20 - v17
             var v23 = 1.0 + v22; // 1 + v22
             var v24 = v21 / v23; // v21 / v23
             var v25 = 1.0 - v24; // 1 - v24
@@ -108,29 +113,32 @@ static partial class StructureLoss
             var v30 = seed * v29; // seed * v29
             var v31 = v30.neg(); // -v30
             var v32 = v31 - v28; // v31 - v28
-            var v40 = seed / v12; // seed / v12
-            planeLosses = global::LossDsl.TorchSharp.TensorMath.ToPlanes(v26, shape.N, shape.C).MoveToOuterDisposeScope();
-            var grads = new global::TorchSharp.torch.Tensor?[2];
+            var v40 = seed / pl2; // seed / v12
+            planeLosses = v26.MoveToOuterDisposeScope();
+            var pl5 = v30;
+            var pl6 = v32;
+            var pl7 = v40;
 
-            // Backward sweep: per-pixel gradients, reusing the forward's tensors.
             if (wantGrad[0])
             {
-                var f30 = global::LossDsl.TorchSharp.TensorMath.ToPixels(v30, dtype); // v30 broadcast to pixels
-                var v33 = v9 * f30; // v9 * v30
-                var f32 = global::LossDsl.TorchSharp.TensorMath.ToPixels(v32, dtype); // v32 broadcast to pixels
-                var v34 = in1 * f32; // mask * v32
+                // Backward: the backward sweep: recomputes the per-pixel values it needs and writes the gradient
+                var upl5 = global::LossDsl.TorchSharp.TensorMath.ToPixels(pl5, dtype); // v30 broadcast to pixels
+                var v33 = v9 * upl5; // v9 * v30
+                var upl6 = global::LossDsl.TorchSharp.TensorMath.ToPixels(pl6, dtype); // v32 broadcast to pixels
+                var v34 = in1 * upl6; // mask * v32
                 var v35 = v9 * v34; // v9 * v34
                 var v36 = v33 + v35; // v33 + v35
                 var v37 = 1.0 - v14; // 1 - v14
                 var v38 = v14 * v37; // v14 * v37
                 var v39 = v36 * v38; // v36 * v38
-                var f40 = global::LossDsl.TorchSharp.TensorMath.ToPixels(v40, dtype); // v40 broadcast to pixels
-                var v41 = v9 * f40; // v9 * v40
+                var upl7 = global::LossDsl.TorchSharp.TensorMath.ToPixels(pl7, dtype); // v40 broadcast to pixels
+                var v41 = v9 * upl7; // v9 * v40
                 var v42 = v14 - in1; // v14 - mask
                 var v43 = v41 * v42; // v41 * v42
                 var v44 = v39 + v43; // v39 + v43
                 grads[0] = v44.MoveToOuterDisposeScope(); // d/d pred
             }
+
             return grads;
         }
     }

@@ -43,6 +43,13 @@ static partial class DiceLoss
     ///   write: d/dpred = v25
     /// saved for backward: v18 (per plane), v20 (per plane)
     /// recomputed in backward: v0, v1, v3
+    /// kernels:
+    ///   Forward (per pixel, forward): reads pred, mask; writes plane table
+    ///   Plane (per plane, forward): reads plane table; writes plane table, plane losses
+    ///   Finish (once, forward): reads plane table; writes the loss
+    ///   Backward (per pixel, backward): reads pred, mask, plane table; writes d/dpred
+    /// plane table: 6 slots per plane; batch table: 0 slots
+    /// per-pixel traffic of forward + backward: 5 passes over N·C·H·W elements
     /// </code>
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("LossDsl.Generators", "0.1.0")]
@@ -144,7 +151,9 @@ static partial class DiceLoss
         {
             /// <summary>Pixels per parallel chunk (whole rows of one plane); fixed, so sums do not depend on the thread count.</summary>
             private const int ChunkPixels = 16384;
-            private const int Accumulators = 3;
+            private const int MaxAccumulators = 3;
+            private const int PlaneSlots = 6; // 0: v14 (plane loss), 1: v6 (sum), 2: v9 (sum), 3: v10 (sum), 4: v20 (saved for the backward), 5: v18 (saved for the backward)
+            private const int BatchSlots = 1;
 
             [global::System.ThreadStatic]
             private static Float32? s_cached;
@@ -158,9 +167,8 @@ static partial class DiceLoss
             private global::LossDsl.LossShape _shape;
             private int _rowsPerChunk, _chunksPerPlane;
             private double[] _partials = global::System.Array.Empty<double>();
-            private double[] _sums = global::System.Array.Empty<double>();
-            private double[] _pv18 = global::System.Array.Empty<double>(); // seed * v17
-            private double[] _pv20 = global::System.Array.Empty<double>(); // -2 * v16
+            private double[] _planes = global::System.Array.Empty<double>();
+            private double[] _batch = global::System.Array.Empty<double>();
 
             private Float32()
             {
@@ -195,59 +203,71 @@ static partial class DiceLoss
             {
                 _in0 = p0; _in1 = p1; _grad0 = g0;
                 _shape = shape;
-                int planes = shape.Planes, hw = shape.PlaneSize, length = shape.Length;
+                int planes = shape.Planes;
                 _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.H, ChunkPixels / shape.W));
                 _chunksPerPlane = (shape.H + _rowsPerChunk - 1) / _rowsPerChunk;
                 int chunks = planes * _chunksPerPlane;
-                Ensure(ref _partials, chunks * Accumulators);
-                Ensure(ref _sums, planes * Accumulators);
-                Ensure(ref _pv18, planes);
-                Ensure(ref _pv20, planes);
+                Ensure(ref _partials, chunks * MaxAccumulators);
+                Ensure(ref _planes, planes * PlaneSlots);
+                Ensure(ref _batch, BatchSlots);
+                double result = 0;
 
-                // Forward sweep: every reduction in one pass.
+                // Forward: the forward sweep: every per-pixel value once, every reduction accumulated in one pass
                 _runner.Run(chunks, _forward);
                 for (int p = 0; p < planes; p++)
                 {
-                    for (int a = 0; a < Accumulators; a++)
+                    double s0 = 0;
+                    for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s0 += _partials[(c * MaxAccumulators) + 0];
+                    _planes[(1 * planes) + p] = s0;
+                    double s1 = 0;
+                    for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s1 += _partials[(c * MaxAccumulators) + 1];
+                    _planes[(2 * planes) + p] = s1;
+                    double s2 = 0;
+                    for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s2 += _partials[(c * MaxAccumulators) + 2];
+                    _planes[(3 * planes) + p] = s2;
+                }
+
+                // Plane: the plane epilogue: each plane's loss, its seed and the adjoints the backward reads
+                {
+                    double defaultSeed = 1.0 / (double)_shape.Planes;
+                    for (int p = 0; p < planes; p++)
                     {
-                        double s = 0;
-                        for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s += _partials[(c * Accumulators) + a];
-                        _sums[(p * Accumulators) + a] = s;
+                        double seed = planeSeeds.IsEmpty ? defaultSeed : planeSeeds[p];
+                        double v6 = _planes[(1 * planes) + p]; // Σ_hw v5
+                        double v7 = 2.0 * v6; // 2 * v6
+                        double v8 = 1.0 + v7; // 1 + v7
+                        double v9 = _planes[(2 * planes) + p]; // Σ_hw v3
+                        double v10 = _planes[(3 * planes) + p]; // Σ_hw mask
+                        double v11 = v9 + v10; // v9 + v10
+                        double v12 = 1.0 + v11; // 1 + v11
+                        double v13 = v8 / v12; // v8 / v12
+                        double v14 = 1.0 - v13; // 1 - v13
+                        double v16 = seed / v12; // seed / v12
+                        double v17 = v13 / v12; // v13 / v12
+                        double v18 = seed * v17; // seed * v17
+                        double v20 = -2.0 * v16; // -2 * v16
+                        _planes[p] = v14;
+                        if (!planeLosses.IsEmpty) planeLosses[p] = (float)v14;
+                        _planes[(4 * planes) + p] = v20;
+                        _planes[(5 * planes) + p] = v18;
                     }
                 }
 
-                // Plane epilogue: loss, seed and the adjoints the backward sweep reads.
-                double total = 0;
-                for (int p = 0; p < planes; p++)
+                // Finish: the final epilogue: the loss over planes, the sums over planes and the batch adjoints
                 {
-                    double seed = planeSeeds.IsEmpty ? 1.0 / planes : planeSeeds[p];
-                    double v6 = _sums[(p * Accumulators) + 0]; // Σ_hw v5
-                    double v9 = _sums[(p * Accumulators) + 1]; // Σ_hw v3
-                    double v10 = _sums[(p * Accumulators) + 2]; // Σ_hw mask
-                    double v7 = 2.0 * v6; // 2 * v6
-                    double v8 = 1.0 + v7; // 1 + v7
-                    double v11 = v9 + v10; // v9 + v10
-                    double v12 = 1.0 + v11; // 1 + v11
-                    double v13 = v8 / v12; // v8 / v12
-                    double v14 = 1.0 - v13; // 1 - v13
-                    double v16 = seed / v12; // seed / v12
-                    double v17 = v13 / v12; // v13 / v12
-                    double v18 = seed * v17; // seed * v17
-                    double v20 = -2.0 * v16; // -2 * v16
-                    double loss = v14;
-                    if (!planeLosses.IsEmpty) planeLosses[p] = (float)loss;
-                    total += loss;
-                    _pv18[p] = v18;
-                    _pv20[p] = v20;
+                    double total = 0;
+                    for (int p = 0; p < planes; p++) total += _planes[p];
+                    double loss = total / (double)_shape.Planes;
+                    result = loss;
                 }
 
-                // Backward sweep: the gradient, recomputing per-pixel values.
                 if (g0 != null)
                 {
+                    // Backward: the backward sweep: recomputes the per-pixel values it needs and writes the gradient
                     _runner.Run(chunks, _backward);
                 }
 
-                return total / planes;
+                return result;
             }
 
             private static void Ensure<T>(ref T[] buffer, int length)
@@ -264,9 +284,9 @@ static partial class DiceLoss
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 {
-                    var acc0 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc0 = 0; // Σ_hw v5
-                    var acc1 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc1 = 0; // Σ_hw v3
-                    var acc2 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc2 = 0; // Σ_hw mask
+                    var acc0 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc0 = 0; // Σ v5
+                    var acc1 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc1 = 0; // Σ v3
+                    var acc2 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc2 = 0; // Σ mask
                     long i = start;
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
@@ -290,9 +310,9 @@ static partial class DiceLoss
                         sacc2 += v1;
                     }
 
-                    _partials[(chunk * Accumulators) + 0] = global::System.Runtime.Intrinsics.Vector256.Sum(acc0) + sacc0;
-                    _partials[(chunk * Accumulators) + 1] = global::System.Runtime.Intrinsics.Vector256.Sum(acc1) + sacc1;
-                    _partials[(chunk * Accumulators) + 2] = global::System.Runtime.Intrinsics.Vector256.Sum(acc2) + sacc2;
+                    _partials[(chunk * MaxAccumulators) + 0] = global::System.Runtime.Intrinsics.Vector256.Sum(acc0) + sacc0;
+                    _partials[(chunk * MaxAccumulators) + 1] = global::System.Runtime.Intrinsics.Vector256.Sum(acc1) + sacc1;
+                    _partials[(chunk * MaxAccumulators) + 2] = global::System.Runtime.Intrinsics.Vector256.Sum(acc2) + sacc2;
                 }
             }
 
@@ -304,11 +324,11 @@ static partial class DiceLoss
                 int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
-                float s18 = (float)_pv18[p];
-                var h18 = global::System.Runtime.Intrinsics.Vector256.Create(s18);
-                float s20 = (float)_pv20[p];
-                var h20 = global::System.Runtime.Intrinsics.Vector256.Create(s20);
                 {
+                    float s18 = (float)_planes[(5 * _shape.Planes) + p]; // seed * v17
+                    var h18 = global::System.Runtime.Intrinsics.Vector256.Create(s18);
+                    float s20 = (float)_planes[(4 * _shape.Planes) + p]; // -2 * v16
+                    var h20 = global::System.Runtime.Intrinsics.Vector256.Create(s20);
                     long i = start;
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
@@ -344,7 +364,9 @@ static partial class DiceLoss
         {
             /// <summary>Pixels per parallel chunk (whole rows of one plane); fixed, so sums do not depend on the thread count.</summary>
             private const int ChunkPixels = 16384;
-            private const int Accumulators = 3;
+            private const int MaxAccumulators = 3;
+            private const int PlaneSlots = 6; // 0: v14 (plane loss), 1: v6 (sum), 2: v9 (sum), 3: v10 (sum), 4: v20 (saved for the backward), 5: v18 (saved for the backward)
+            private const int BatchSlots = 1;
 
             [global::System.ThreadStatic]
             private static Float64? s_cached;
@@ -358,9 +380,8 @@ static partial class DiceLoss
             private global::LossDsl.LossShape _shape;
             private int _rowsPerChunk, _chunksPerPlane;
             private double[] _partials = global::System.Array.Empty<double>();
-            private double[] _sums = global::System.Array.Empty<double>();
-            private double[] _pv18 = global::System.Array.Empty<double>(); // seed * v17
-            private double[] _pv20 = global::System.Array.Empty<double>(); // -2 * v16
+            private double[] _planes = global::System.Array.Empty<double>();
+            private double[] _batch = global::System.Array.Empty<double>();
 
             private Float64()
             {
@@ -395,59 +416,71 @@ static partial class DiceLoss
             {
                 _in0 = p0; _in1 = p1; _grad0 = g0;
                 _shape = shape;
-                int planes = shape.Planes, hw = shape.PlaneSize, length = shape.Length;
+                int planes = shape.Planes;
                 _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.H, ChunkPixels / shape.W));
                 _chunksPerPlane = (shape.H + _rowsPerChunk - 1) / _rowsPerChunk;
                 int chunks = planes * _chunksPerPlane;
-                Ensure(ref _partials, chunks * Accumulators);
-                Ensure(ref _sums, planes * Accumulators);
-                Ensure(ref _pv18, planes);
-                Ensure(ref _pv20, planes);
+                Ensure(ref _partials, chunks * MaxAccumulators);
+                Ensure(ref _planes, planes * PlaneSlots);
+                Ensure(ref _batch, BatchSlots);
+                double result = 0;
 
-                // Forward sweep: every reduction in one pass.
+                // Forward: the forward sweep: every per-pixel value once, every reduction accumulated in one pass
                 _runner.Run(chunks, _forward);
                 for (int p = 0; p < planes; p++)
                 {
-                    for (int a = 0; a < Accumulators; a++)
+                    double s0 = 0;
+                    for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s0 += _partials[(c * MaxAccumulators) + 0];
+                    _planes[(1 * planes) + p] = s0;
+                    double s1 = 0;
+                    for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s1 += _partials[(c * MaxAccumulators) + 1];
+                    _planes[(2 * planes) + p] = s1;
+                    double s2 = 0;
+                    for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s2 += _partials[(c * MaxAccumulators) + 2];
+                    _planes[(3 * planes) + p] = s2;
+                }
+
+                // Plane: the plane epilogue: each plane's loss, its seed and the adjoints the backward reads
+                {
+                    double defaultSeed = 1.0 / (double)_shape.Planes;
+                    for (int p = 0; p < planes; p++)
                     {
-                        double s = 0;
-                        for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s += _partials[(c * Accumulators) + a];
-                        _sums[(p * Accumulators) + a] = s;
+                        double seed = planeSeeds.IsEmpty ? defaultSeed : planeSeeds[p];
+                        double v6 = _planes[(1 * planes) + p]; // Σ_hw v5
+                        double v7 = 2.0 * v6; // 2 * v6
+                        double v8 = 1.0 + v7; // 1 + v7
+                        double v9 = _planes[(2 * planes) + p]; // Σ_hw v3
+                        double v10 = _planes[(3 * planes) + p]; // Σ_hw mask
+                        double v11 = v9 + v10; // v9 + v10
+                        double v12 = 1.0 + v11; // 1 + v11
+                        double v13 = v8 / v12; // v8 / v12
+                        double v14 = 1.0 - v13; // 1 - v13
+                        double v16 = seed / v12; // seed / v12
+                        double v17 = v13 / v12; // v13 / v12
+                        double v18 = seed * v17; // seed * v17
+                        double v20 = -2.0 * v16; // -2 * v16
+                        _planes[p] = v14;
+                        if (!planeLosses.IsEmpty) planeLosses[p] = (double)v14;
+                        _planes[(4 * planes) + p] = v20;
+                        _planes[(5 * planes) + p] = v18;
                     }
                 }
 
-                // Plane epilogue: loss, seed and the adjoints the backward sweep reads.
-                double total = 0;
-                for (int p = 0; p < planes; p++)
+                // Finish: the final epilogue: the loss over planes, the sums over planes and the batch adjoints
                 {
-                    double seed = planeSeeds.IsEmpty ? 1.0 / planes : planeSeeds[p];
-                    double v6 = _sums[(p * Accumulators) + 0]; // Σ_hw v5
-                    double v9 = _sums[(p * Accumulators) + 1]; // Σ_hw v3
-                    double v10 = _sums[(p * Accumulators) + 2]; // Σ_hw mask
-                    double v7 = 2.0 * v6; // 2 * v6
-                    double v8 = 1.0 + v7; // 1 + v7
-                    double v11 = v9 + v10; // v9 + v10
-                    double v12 = 1.0 + v11; // 1 + v11
-                    double v13 = v8 / v12; // v8 / v12
-                    double v14 = 1.0 - v13; // 1 - v13
-                    double v16 = seed / v12; // seed / v12
-                    double v17 = v13 / v12; // v13 / v12
-                    double v18 = seed * v17; // seed * v17
-                    double v20 = -2.0 * v16; // -2 * v16
-                    double loss = v14;
-                    if (!planeLosses.IsEmpty) planeLosses[p] = (double)loss;
-                    total += loss;
-                    _pv18[p] = v18;
-                    _pv20[p] = v20;
+                    double total = 0;
+                    for (int p = 0; p < planes; p++) total += _planes[p];
+                    double loss = total / (double)_shape.Planes;
+                    result = loss;
                 }
 
-                // Backward sweep: the gradient, recomputing per-pixel values.
                 if (g0 != null)
                 {
+                    // Backward: the backward sweep: recomputes the per-pixel values it needs and writes the gradient
                     _runner.Run(chunks, _backward);
                 }
 
-                return total / planes;
+                return result;
             }
 
             private static void Ensure<T>(ref T[] buffer, int length)
@@ -464,9 +497,9 @@ static partial class DiceLoss
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 {
-                    var acc0 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc0 = 0; // Σ_hw v5
-                    var acc1 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc1 = 0; // Σ_hw v3
-                    var acc2 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc2 = 0; // Σ_hw mask
+                    var acc0 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc0 = 0; // Σ v5
+                    var acc1 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc1 = 0; // Σ v3
+                    var acc2 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc2 = 0; // Σ mask
                     long i = start;
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<double>.Count; i += global::System.Runtime.Intrinsics.Vector256<double>.Count)
                     {
@@ -490,9 +523,9 @@ static partial class DiceLoss
                         sacc2 += v1;
                     }
 
-                    _partials[(chunk * Accumulators) + 0] = global::System.Runtime.Intrinsics.Vector256.Sum(acc0) + sacc0;
-                    _partials[(chunk * Accumulators) + 1] = global::System.Runtime.Intrinsics.Vector256.Sum(acc1) + sacc1;
-                    _partials[(chunk * Accumulators) + 2] = global::System.Runtime.Intrinsics.Vector256.Sum(acc2) + sacc2;
+                    _partials[(chunk * MaxAccumulators) + 0] = global::System.Runtime.Intrinsics.Vector256.Sum(acc0) + sacc0;
+                    _partials[(chunk * MaxAccumulators) + 1] = global::System.Runtime.Intrinsics.Vector256.Sum(acc1) + sacc1;
+                    _partials[(chunk * MaxAccumulators) + 2] = global::System.Runtime.Intrinsics.Vector256.Sum(acc2) + sacc2;
                 }
             }
 
@@ -504,11 +537,11 @@ static partial class DiceLoss
                 int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
-                double s18 = (double)_pv18[p];
-                var h18 = global::System.Runtime.Intrinsics.Vector256.Create(s18);
-                double s20 = (double)_pv20[p];
-                var h20 = global::System.Runtime.Intrinsics.Vector256.Create(s20);
                 {
+                    double s18 = (double)_planes[(5 * _shape.Planes) + p]; // seed * v17
+                    var h18 = global::System.Runtime.Intrinsics.Vector256.Create(s18);
+                    double s20 = (double)_planes[(4 * _shape.Planes) + p]; // -2 * v16
+                    var h20 = global::System.Runtime.Intrinsics.Vector256.Create(s20);
                     long i = start;
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<double>.Count; i += global::System.Runtime.Intrinsics.Vector256<double>.Count)
                     {

@@ -69,6 +69,13 @@ static partial class FocalLoss
     ///   write: d/dpred = v37
     /// saved for backward: v24 (per plane)
     /// recomputed in backward: v0, v1, v4, v5, v7, v8, v9, v10, v11, v13, v14, v15, v16, v17, v18
+    /// kernels:
+    ///   Forward (per pixel, forward): reads pred, mask; writes plane table
+    ///   Plane (per plane, forward): reads plane table; writes plane table, plane losses
+    ///   Finish (once, forward): reads plane table; writes the loss
+    ///   Backward (per pixel, backward): reads pred, mask, plane table; writes d/dpred
+    /// plane table: 3 slots per plane; batch table: 0 slots
+    /// per-pixel traffic of forward + backward: 5 passes over N·C·H·W elements
     /// </code>
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("LossDsl.Generators", "0.1.0")]
@@ -170,7 +177,9 @@ static partial class FocalLoss
         {
             /// <summary>Pixels per parallel chunk (whole rows of one plane); fixed, so sums do not depend on the thread count.</summary>
             private const int ChunkPixels = 16384;
-            private const int Accumulators = 1;
+            private const int MaxAccumulators = 1;
+            private const int PlaneSlots = 3; // 0: v22 (plane loss), 1: v20 (sum), 2: v24 (saved for the backward)
+            private const int BatchSlots = 1;
 
             [global::System.ThreadStatic]
             private static Float32? s_cached;
@@ -184,9 +193,8 @@ static partial class FocalLoss
             private global::LossDsl.LossShape _shape;
             private int _rowsPerChunk, _chunksPerPlane;
             private double[] _partials = global::System.Array.Empty<double>();
-            private double[] _sums = global::System.Array.Empty<double>();
-            private double[] _pv24 = global::System.Array.Empty<double>(); // seed / HW
-            private double _sv21; // HW
+            private double[] _planes = global::System.Array.Empty<double>();
+            private double[] _batch = global::System.Array.Empty<double>();
 
             private Float32()
             {
@@ -221,48 +229,50 @@ static partial class FocalLoss
             {
                 _in0 = p0; _in1 = p1; _grad0 = g0;
                 _shape = shape;
-                int planes = shape.Planes, hw = shape.PlaneSize, length = shape.Length;
+                int planes = shape.Planes;
                 _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.H, ChunkPixels / shape.W));
                 _chunksPerPlane = (shape.H + _rowsPerChunk - 1) / _rowsPerChunk;
                 int chunks = planes * _chunksPerPlane;
-                Ensure(ref _partials, chunks * Accumulators);
-                Ensure(ref _sums, planes * Accumulators);
-                Ensure(ref _pv24, planes);
-                _sv21 = (double)_shape.PlaneSize;
+                Ensure(ref _partials, chunks * MaxAccumulators);
+                Ensure(ref _planes, planes * PlaneSlots);
+                Ensure(ref _batch, BatchSlots);
+                double result = 0;
 
-                // Forward sweep: every reduction in one pass.
+                // Forward: the forward sweep: every per-pixel value once, every reduction accumulated in one pass
                 _runner.Run(chunks, _forward);
                 for (int p = 0; p < planes; p++)
                 {
-                    for (int a = 0; a < Accumulators; a++)
-                    {
-                        double s = 0;
-                        for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s += _partials[(c * Accumulators) + a];
-                        _sums[(p * Accumulators) + a] = s;
-                    }
+                    double s0 = 0;
+                    for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s0 += _partials[(c * MaxAccumulators) + 0];
+                    _planes[(1 * planes) + p] = s0;
                 }
 
-                // Plane epilogue: loss, seed and the adjoints the backward sweep reads.
-                double total = 0;
+                // Plane: the plane epilogue: each plane's loss, its seed and the adjoints the backward reads
                 for (int p = 0; p < planes; p++)
                 {
                     double seed = planeSeeds.IsEmpty ? 1.0 : planeSeeds[p];
-                    double v20 = _sums[(p * Accumulators) + 0]; // Σ_hw v19
+                    double v20 = _planes[(1 * planes) + p]; // Σ_hw v19
                     double v22 = v20 / (double)_shape.PlaneSize; // v20 / HW
                     double v24 = seed / (double)_shape.PlaneSize; // seed / HW
-                    double loss = v22;
-                    if (!planeLosses.IsEmpty) planeLosses[p] = (float)loss;
-                    total += loss;
-                    _pv24[p] = v24;
+                    _planes[p] = v22;
+                    if (!planeLosses.IsEmpty) planeLosses[p] = (float)v22;
+                    _planes[(2 * planes) + p] = v24;
                 }
 
-                // Backward sweep: the gradient, recomputing per-pixel values.
+                // Finish: the final epilogue: the loss over planes, the sums over planes and the batch adjoints
+                {
+                    double total = 0;
+                    for (int p = 0; p < planes; p++) total += _planes[p];
+                    result = total;
+                }
+
                 if (g0 != null)
                 {
+                    // Backward: the backward sweep: recomputes the per-pixel values it needs and writes the gradient
                     _runner.Run(chunks, _backward);
                 }
 
-                return total;
+                return result;
             }
 
             private static void Ensure<T>(ref T[] buffer, int length)
@@ -279,7 +289,7 @@ static partial class FocalLoss
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 {
-                    var acc0 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc0 = 0; // Σ_hw v19
+                    var acc0 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc0 = 0; // Σ v19
                     long i = start;
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
@@ -323,7 +333,7 @@ static partial class FocalLoss
                         sacc0 += v19;
                     }
 
-                    _partials[(chunk * Accumulators) + 0] = global::System.Runtime.Intrinsics.Vector256.Sum(acc0) + sacc0;
+                    _partials[(chunk * MaxAccumulators) + 0] = global::System.Runtime.Intrinsics.Vector256.Sum(acc0) + sacc0;
                 }
             }
 
@@ -335,9 +345,9 @@ static partial class FocalLoss
                 int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
-                float s24 = (float)_pv24[p];
-                var h24 = global::System.Runtime.Intrinsics.Vector256.Create(s24);
                 {
+                    float s24 = (float)_planes[(2 * _shape.Planes) + p]; // seed / HW
+                    var h24 = global::System.Runtime.Intrinsics.Vector256.Create(s24);
                     long i = start;
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
@@ -413,7 +423,9 @@ static partial class FocalLoss
         {
             /// <summary>Pixels per parallel chunk (whole rows of one plane); fixed, so sums do not depend on the thread count.</summary>
             private const int ChunkPixels = 16384;
-            private const int Accumulators = 1;
+            private const int MaxAccumulators = 1;
+            private const int PlaneSlots = 3; // 0: v22 (plane loss), 1: v20 (sum), 2: v24 (saved for the backward)
+            private const int BatchSlots = 1;
 
             [global::System.ThreadStatic]
             private static Float64? s_cached;
@@ -427,9 +439,8 @@ static partial class FocalLoss
             private global::LossDsl.LossShape _shape;
             private int _rowsPerChunk, _chunksPerPlane;
             private double[] _partials = global::System.Array.Empty<double>();
-            private double[] _sums = global::System.Array.Empty<double>();
-            private double[] _pv24 = global::System.Array.Empty<double>(); // seed / HW
-            private double _sv21; // HW
+            private double[] _planes = global::System.Array.Empty<double>();
+            private double[] _batch = global::System.Array.Empty<double>();
 
             private Float64()
             {
@@ -464,48 +475,50 @@ static partial class FocalLoss
             {
                 _in0 = p0; _in1 = p1; _grad0 = g0;
                 _shape = shape;
-                int planes = shape.Planes, hw = shape.PlaneSize, length = shape.Length;
+                int planes = shape.Planes;
                 _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.H, ChunkPixels / shape.W));
                 _chunksPerPlane = (shape.H + _rowsPerChunk - 1) / _rowsPerChunk;
                 int chunks = planes * _chunksPerPlane;
-                Ensure(ref _partials, chunks * Accumulators);
-                Ensure(ref _sums, planes * Accumulators);
-                Ensure(ref _pv24, planes);
-                _sv21 = (double)_shape.PlaneSize;
+                Ensure(ref _partials, chunks * MaxAccumulators);
+                Ensure(ref _planes, planes * PlaneSlots);
+                Ensure(ref _batch, BatchSlots);
+                double result = 0;
 
-                // Forward sweep: every reduction in one pass.
+                // Forward: the forward sweep: every per-pixel value once, every reduction accumulated in one pass
                 _runner.Run(chunks, _forward);
                 for (int p = 0; p < planes; p++)
                 {
-                    for (int a = 0; a < Accumulators; a++)
-                    {
-                        double s = 0;
-                        for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s += _partials[(c * Accumulators) + a];
-                        _sums[(p * Accumulators) + a] = s;
-                    }
+                    double s0 = 0;
+                    for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s0 += _partials[(c * MaxAccumulators) + 0];
+                    _planes[(1 * planes) + p] = s0;
                 }
 
-                // Plane epilogue: loss, seed and the adjoints the backward sweep reads.
-                double total = 0;
+                // Plane: the plane epilogue: each plane's loss, its seed and the adjoints the backward reads
                 for (int p = 0; p < planes; p++)
                 {
                     double seed = planeSeeds.IsEmpty ? 1.0 : planeSeeds[p];
-                    double v20 = _sums[(p * Accumulators) + 0]; // Σ_hw v19
+                    double v20 = _planes[(1 * planes) + p]; // Σ_hw v19
                     double v22 = v20 / (double)_shape.PlaneSize; // v20 / HW
                     double v24 = seed / (double)_shape.PlaneSize; // seed / HW
-                    double loss = v22;
-                    if (!planeLosses.IsEmpty) planeLosses[p] = (double)loss;
-                    total += loss;
-                    _pv24[p] = v24;
+                    _planes[p] = v22;
+                    if (!planeLosses.IsEmpty) planeLosses[p] = (double)v22;
+                    _planes[(2 * planes) + p] = v24;
                 }
 
-                // Backward sweep: the gradient, recomputing per-pixel values.
+                // Finish: the final epilogue: the loss over planes, the sums over planes and the batch adjoints
+                {
+                    double total = 0;
+                    for (int p = 0; p < planes; p++) total += _planes[p];
+                    result = total;
+                }
+
                 if (g0 != null)
                 {
+                    // Backward: the backward sweep: recomputes the per-pixel values it needs and writes the gradient
                     _runner.Run(chunks, _backward);
                 }
 
-                return total;
+                return result;
             }
 
             private static void Ensure<T>(ref T[] buffer, int length)
@@ -522,7 +535,7 @@ static partial class FocalLoss
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 {
-                    var acc0 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc0 = 0; // Σ_hw v19
+                    var acc0 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc0 = 0; // Σ v19
                     long i = start;
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<double>.Count; i += global::System.Runtime.Intrinsics.Vector256<double>.Count)
                     {
@@ -566,7 +579,7 @@ static partial class FocalLoss
                         sacc0 += v19;
                     }
 
-                    _partials[(chunk * Accumulators) + 0] = global::System.Runtime.Intrinsics.Vector256.Sum(acc0) + sacc0;
+                    _partials[(chunk * MaxAccumulators) + 0] = global::System.Runtime.Intrinsics.Vector256.Sum(acc0) + sacc0;
                 }
             }
 
@@ -578,9 +591,9 @@ static partial class FocalLoss
                 int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
-                double s24 = (double)_pv24[p];
-                var h24 = global::System.Runtime.Intrinsics.Vector256.Create(s24);
                 {
+                    double s24 = (double)_planes[(2 * _shape.Planes) + p]; // seed / HW
+                    var h24 = global::System.Runtime.Intrinsics.Vector256.Create(s24);
                     long i = start;
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<double>.Count; i += global::System.Runtime.Intrinsics.Vector256<double>.Count)
                     {

@@ -71,6 +71,15 @@ static partial class StructureLoss
     ///   write: d/dpred = v44
     /// saved for backward: v5 (buffer), v30 (per plane), v32 (per plane), v40 (per plane)
     /// recomputed in backward: v0, v1, v5, v6, v7, v8, v9, v14
+    /// kernels:
+    ///   Stencil5 (separable filter per plane, target-only): reads mask; writes f0
+    ///   Forward (per pixel, forward): reads pred, mask, f0; writes plane table
+    ///   Plane (per plane, forward): reads plane table; writes plane table, plane losses
+    ///   Finish (once, forward): reads plane table; writes the loss
+    ///   Backward (per pixel, backward): reads pred, mask, f0, plane table; writes d/dpred
+    /// field buffers: f0 = v5 (stencil)
+    /// plane table: 8 slots per plane; batch table: 0 slots
+    /// per-pixel traffic of forward + backward: 9 passes over N·C·H·W elements
     /// </code>
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("LossDsl.Generators", "0.1.0")]
@@ -172,35 +181,35 @@ static partial class StructureLoss
         {
             /// <summary>Pixels per parallel chunk (whole rows of one plane); fixed, so sums do not depend on the thread count.</summary>
             private const int ChunkPixels = 16384;
-            private const int Accumulators = 4;
+            private const int MaxAccumulators = 4;
+            private const int PlaneSlots = 8; // 0: v26 (plane loss), 1: v11 (sum), 2: v12 (sum), 3: v17 (sum), 4: v20 (sum), 5: v30 (saved for the backward), 6: v32 (saved for the backward), 7: v40 (saved for the backward)
+            private const int BatchSlots = 1;
 
             [global::System.ThreadStatic]
             private static Float32? s_cached;
 
             private readonly global::LossDsl.Cpu.ChunkRunner _runner = new();
+            private readonly global::System.Action<int> _target;
             private readonly global::System.Action<int> _forward;
             private readonly global::System.Action<int> _backward;
-            private readonly global::System.Action<int> _stencils;
             private float* _in0; // pred
             private float* _in1; // mask
             private float* _grad0; // d/d pred
             private global::LossDsl.LossShape _shape;
             private int _rowsPerChunk, _chunksPerPlane;
             private double[] _partials = global::System.Array.Empty<double>();
-            private double[] _sums = global::System.Array.Empty<double>();
+            private double[] _planes = global::System.Array.Empty<double>();
+            private double[] _batch = global::System.Array.Empty<double>();
+            private float[] _field0 = global::System.Array.Empty<float>(); // v5 = avg_pool31(mask)
             private double[] _tmp = global::System.Array.Empty<double>();
-            private global::LossDsl.LossShape _stencilShape;
-            private bool _stencilsValid;
-            private float[] _st5 = global::System.Array.Empty<float>(); // avg_pool31(mask)
-            private double[] _pv30 = global::System.Array.Empty<double>(); // seed * v29
-            private double[] _pv32 = global::System.Array.Empty<double>(); // v31 - v28
-            private double[] _pv40 = global::System.Array.Empty<double>(); // seed / v12
+            private global::LossDsl.LossShape _targetShape;
+            private bool _targetValid;
 
             private Float32()
             {
+                _target = TargetPlane;
                 _forward = Forward;
                 _backward = Backward;
-                _stencils = StencilPlane;
             }
 
             public static double Run(global::System.ReadOnlySpan<float> in0, global::System.ReadOnlySpan<float> in1, global::System.Span<float> grad0, global::System.Span<float> planeLosses, global::System.ReadOnlySpan<float> planeSeeds, global::LossDsl.LossShape shape, bool reuseTargetWork = false)
@@ -230,76 +239,90 @@ static partial class StructureLoss
             {
                 _in0 = p0; _in1 = p1; _grad0 = g0;
                 _shape = shape;
-                int planes = shape.Planes, hw = shape.PlaneSize, length = shape.Length;
+                int planes = shape.Planes;
                 _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.H, ChunkPixels / shape.W));
                 _chunksPerPlane = (shape.H + _rowsPerChunk - 1) / _rowsPerChunk;
                 int chunks = planes * _chunksPerPlane;
-                Ensure(ref _partials, chunks * Accumulators);
-                Ensure(ref _sums, planes * Accumulators);
-                Ensure(ref _st5, length);
-                Ensure(ref _tmp, length + (planes * shape.W));
-                Ensure(ref _pv30, planes);
-                Ensure(ref _pv32, planes);
-                Ensure(ref _pv40, planes);
+                Ensure(ref _partials, chunks * MaxAccumulators);
+                Ensure(ref _planes, planes * PlaneSlots);
+                Ensure(ref _batch, BatchSlots);
+                Ensure(ref _field0, shape.Length);
+                Ensure(ref _tmp, shape.Length + (planes * shape.W));
+                double result = 0;
 
-                // Stencil pre-pass: target-only, one plane per task (skipped when the caller reuses the previous call's).
-                if (!reuseTargetWork || !_stencilsValid || _stencilShape != shape)
+                // Target-only kernels, one plane per task (skipped when the caller reuses the previous call's).
+                if (!reuseTargetWork || !_targetValid || _targetShape != shape)
                 {
-                    _stencilsValid = false;
-                    _runner.Run(planes, _stencils);
-                    _stencilShape = shape;
-                    _stencilsValid = true;
+                    _targetValid = false;
+                    _runner.Run(planes, _target);
+                    _targetShape = shape;
+                    _targetValid = true;
                 }
 
-                // Forward sweep: every reduction in one pass.
+                // Forward: the forward sweep: every per-pixel value once, every reduction accumulated in one pass
                 _runner.Run(chunks, _forward);
                 for (int p = 0; p < planes; p++)
                 {
-                    for (int a = 0; a < Accumulators; a++)
+                    double s0 = 0;
+                    for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s0 += _partials[(c * MaxAccumulators) + 0];
+                    _planes[(1 * planes) + p] = s0;
+                    double s1 = 0;
+                    for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s1 += _partials[(c * MaxAccumulators) + 1];
+                    _planes[(2 * planes) + p] = s1;
+                    double s2 = 0;
+                    for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s2 += _partials[(c * MaxAccumulators) + 2];
+                    _planes[(3 * planes) + p] = s2;
+                    double s3 = 0;
+                    for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s3 += _partials[(c * MaxAccumulators) + 3];
+                    _planes[(4 * planes) + p] = s3;
+                }
+
+                // Plane: the plane epilogue: each plane's loss, its seed and the adjoints the backward reads
+                {
+                    double defaultSeed = 1.0 / (double)_shape.Planes;
+                    for (int p = 0; p < planes; p++)
                     {
-                        double s = 0;
-                        for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s += _partials[(c * Accumulators) + a];
-                        _sums[(p * Accumulators) + a] = s;
+                        double seed = planeSeeds.IsEmpty ? defaultSeed : planeSeeds[p];
+                        double v11 = _planes[(1 * planes) + p]; // Σ_hw v10
+                        double v12 = _planes[(2 * planes) + p]; // Σ_hw v9
+                        double v13 = v11 / v12; // v11 / v12
+                        double v17 = _planes[(3 * planes) + p]; // Σ_hw v16
+                        double v21 = 1.0 + v17; // 1 + v17
+                        double v20 = _planes[(4 * planes) + p]; // Σ_hw v19
+                        double v22 = v20 - v17; // v20 - v17
+                        double v23 = 1.0 + v22; // 1 + v22
+                        double v24 = v21 / v23; // v21 / v23
+                        double v25 = 1.0 - v24; // 1 - v24
+                        double v26 = v13 + v25; // v13 + v25
+                        double v28 = seed / v23; // seed / v23
+                        double v29 = v24 / v23; // v24 / v23
+                        double v30 = seed * v29; // seed * v29
+                        double v31 = -v30; // -v30
+                        double v32 = v31 - v28; // v31 - v28
+                        double v40 = seed / v12; // seed / v12
+                        _planes[p] = v26;
+                        if (!planeLosses.IsEmpty) planeLosses[p] = (float)v26;
+                        _planes[(5 * planes) + p] = v30;
+                        _planes[(6 * planes) + p] = v32;
+                        _planes[(7 * planes) + p] = v40;
                     }
                 }
 
-                // Plane epilogue: loss, seed and the adjoints the backward sweep reads.
-                double total = 0;
-                for (int p = 0; p < planes; p++)
+                // Finish: the final epilogue: the loss over planes, the sums over planes and the batch adjoints
                 {
-                    double seed = planeSeeds.IsEmpty ? 1.0 / planes : planeSeeds[p];
-                    double v11 = _sums[(p * Accumulators) + 0]; // Σ_hw v10
-                    double v12 = _sums[(p * Accumulators) + 1]; // Σ_hw v9
-                    double v17 = _sums[(p * Accumulators) + 2]; // Σ_hw v16
-                    double v20 = _sums[(p * Accumulators) + 3]; // Σ_hw v19
-                    double v13 = v11 / v12; // v11 / v12
-                    double v21 = 1.0 + v17; // 1 + v17
-                    double v22 = v20 - v17; // v20 - v17
-                    double v23 = 1.0 + v22; // 1 + v22
-                    double v24 = v21 / v23; // v21 / v23
-                    double v25 = 1.0 - v24; // 1 - v24
-                    double v26 = v13 + v25; // v13 + v25
-                    double v28 = seed / v23; // seed / v23
-                    double v29 = v24 / v23; // v24 / v23
-                    double v30 = seed * v29; // seed * v29
-                    double v31 = -v30; // -v30
-                    double v32 = v31 - v28; // v31 - v28
-                    double v40 = seed / v12; // seed / v12
-                    double loss = v26;
-                    if (!planeLosses.IsEmpty) planeLosses[p] = (float)loss;
-                    total += loss;
-                    _pv30[p] = v30;
-                    _pv32[p] = v32;
-                    _pv40[p] = v40;
+                    double total = 0;
+                    for (int p = 0; p < planes; p++) total += _planes[p];
+                    double loss = total / (double)_shape.Planes;
+                    result = loss;
                 }
 
-                // Backward sweep: the gradient, recomputing per-pixel values.
                 if (g0 != null)
                 {
+                    // Backward: the backward sweep: recomputes the per-pixel values it needs and writes the gradient
                     _runner.Run(chunks, _backward);
                 }
 
-                return total / planes;
+                return result;
             }
 
             private static void Ensure<T>(ref T[] buffer, int length)
@@ -308,18 +331,16 @@ static partial class StructureLoss
             }
 
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-            private void StencilPlane(int p)
+            private void TargetPlane(int p)
             {
                 int h = _shape.H, w = _shape.W, hw = h * w;
-                long o = (long)p * hw;
+                long start = (long)p * hw, end = start + hw;
                 fixed (double* tmp = _tmp)
+                fixed (float* f0 = _field0)
                 {
                     double* colSums = tmp + _shape.Length + ((long)p * w);
-                    // v5 = avg_pool31(mask)
-                    fixed (float* dst = _st5)
-                    {
-                        global::LossDsl.Cpu.Stencils.BoxFilter(_in1 + o, dst + o, h, w, 31, tmp + o, colSums);
-                    }
+                    // Stencil5: the target-only stencil v5, separable per plane
+                    global::LossDsl.Cpu.Stencils.BoxFilter(_in1 + start, f0 + start, h, w, 31, tmp + start, colSums);
                 }
             }
 
@@ -331,19 +352,19 @@ static partial class StructureLoss
                 int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
-                fixed (float* st5 = _st5)
+                fixed (float* f0 = _field0)
                 {
-                    var acc0 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc0 = 0; // Σ_hw v10
-                    var acc1 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc1 = 0; // Σ_hw v9
-                    var acc2 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc2 = 0; // Σ_hw v16
-                    var acc3 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc3 = 0; // Σ_hw v19
+                    var acc0 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc0 = 0; // Σ v10
+                    var acc1 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc1 = 0; // Σ v9
+                    var acc2 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc2 = 0; // Σ v16
+                    var acc3 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc3 = 0; // Σ v19
                     long i = start;
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.Load(_in1 + i);
                         var v2 = global::LossDsl.Cpu.VectorMath.BceWithLogits(v0, v1);
-                        var v5 = global::System.Runtime.Intrinsics.Vector256.Load(st5 + i);
+                        var v5 = global::System.Runtime.Intrinsics.Vector256.Load(f0 + i);
                         var v6 = v5 - v1;
                         var v7 = global::System.Runtime.Intrinsics.Vector256.Abs(v6);
                         var v8 = global::System.Runtime.Intrinsics.Vector256.Create(5.0f) * v7;
@@ -365,7 +386,7 @@ static partial class StructureLoss
                         float v0 = _in0[i];
                         float v1 = _in1[i];
                         float v2 = global::LossDsl.Scalar.BceWithLogits(v0, v1);
-                        float v5 = st5[i];
+                        float v5 = f0[i];
                         float v6 = v5 - v1;
                         float v7 = global::System.MathF.Abs(v6);
                         float v8 = 5.0f * v7;
@@ -382,10 +403,10 @@ static partial class StructureLoss
                         sacc3 += v19;
                     }
 
-                    _partials[(chunk * Accumulators) + 0] = global::System.Runtime.Intrinsics.Vector256.Sum(acc0) + sacc0;
-                    _partials[(chunk * Accumulators) + 1] = global::System.Runtime.Intrinsics.Vector256.Sum(acc1) + sacc1;
-                    _partials[(chunk * Accumulators) + 2] = global::System.Runtime.Intrinsics.Vector256.Sum(acc2) + sacc2;
-                    _partials[(chunk * Accumulators) + 3] = global::System.Runtime.Intrinsics.Vector256.Sum(acc3) + sacc3;
+                    _partials[(chunk * MaxAccumulators) + 0] = global::System.Runtime.Intrinsics.Vector256.Sum(acc0) + sacc0;
+                    _partials[(chunk * MaxAccumulators) + 1] = global::System.Runtime.Intrinsics.Vector256.Sum(acc1) + sacc1;
+                    _partials[(chunk * MaxAccumulators) + 2] = global::System.Runtime.Intrinsics.Vector256.Sum(acc2) + sacc2;
+                    _partials[(chunk * MaxAccumulators) + 3] = global::System.Runtime.Intrinsics.Vector256.Sum(acc3) + sacc3;
                 }
             }
 
@@ -397,20 +418,20 @@ static partial class StructureLoss
                 int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
-                float s30 = (float)_pv30[p];
-                var h30 = global::System.Runtime.Intrinsics.Vector256.Create(s30);
-                float s32 = (float)_pv32[p];
-                var h32 = global::System.Runtime.Intrinsics.Vector256.Create(s32);
-                float s40 = (float)_pv40[p];
-                var h40 = global::System.Runtime.Intrinsics.Vector256.Create(s40);
-                fixed (float* st5 = _st5)
+                fixed (float* f0 = _field0)
                 {
+                    float s30 = (float)_planes[(5 * _shape.Planes) + p]; // seed * v29
+                    var h30 = global::System.Runtime.Intrinsics.Vector256.Create(s30);
+                    float s32 = (float)_planes[(6 * _shape.Planes) + p]; // v31 - v28
+                    var h32 = global::System.Runtime.Intrinsics.Vector256.Create(s32);
+                    float s40 = (float)_planes[(7 * _shape.Planes) + p]; // seed / v12
+                    var h40 = global::System.Runtime.Intrinsics.Vector256.Create(s40);
                     long i = start;
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.Load(_in1 + i);
-                        var v5 = global::System.Runtime.Intrinsics.Vector256.Load(st5 + i);
+                        var v5 = global::System.Runtime.Intrinsics.Vector256.Load(f0 + i);
                         var v6 = v5 - v1;
                         var v7 = global::System.Runtime.Intrinsics.Vector256.Abs(v6);
                         var v8 = global::System.Runtime.Intrinsics.Vector256.Create(5.0f) * v7;
@@ -434,7 +455,7 @@ static partial class StructureLoss
                     {
                         float v0 = _in0[i];
                         float v1 = _in1[i];
-                        float v5 = st5[i];
+                        float v5 = f0[i];
                         float v6 = v5 - v1;
                         float v7 = global::System.MathF.Abs(v6);
                         float v8 = 5.0f * v7;
@@ -462,35 +483,35 @@ static partial class StructureLoss
         {
             /// <summary>Pixels per parallel chunk (whole rows of one plane); fixed, so sums do not depend on the thread count.</summary>
             private const int ChunkPixels = 16384;
-            private const int Accumulators = 4;
+            private const int MaxAccumulators = 4;
+            private const int PlaneSlots = 8; // 0: v26 (plane loss), 1: v11 (sum), 2: v12 (sum), 3: v17 (sum), 4: v20 (sum), 5: v30 (saved for the backward), 6: v32 (saved for the backward), 7: v40 (saved for the backward)
+            private const int BatchSlots = 1;
 
             [global::System.ThreadStatic]
             private static Float64? s_cached;
 
             private readonly global::LossDsl.Cpu.ChunkRunner _runner = new();
+            private readonly global::System.Action<int> _target;
             private readonly global::System.Action<int> _forward;
             private readonly global::System.Action<int> _backward;
-            private readonly global::System.Action<int> _stencils;
             private double* _in0; // pred
             private double* _in1; // mask
             private double* _grad0; // d/d pred
             private global::LossDsl.LossShape _shape;
             private int _rowsPerChunk, _chunksPerPlane;
             private double[] _partials = global::System.Array.Empty<double>();
-            private double[] _sums = global::System.Array.Empty<double>();
+            private double[] _planes = global::System.Array.Empty<double>();
+            private double[] _batch = global::System.Array.Empty<double>();
+            private double[] _field0 = global::System.Array.Empty<double>(); // v5 = avg_pool31(mask)
             private double[] _tmp = global::System.Array.Empty<double>();
-            private global::LossDsl.LossShape _stencilShape;
-            private bool _stencilsValid;
-            private double[] _st5 = global::System.Array.Empty<double>(); // avg_pool31(mask)
-            private double[] _pv30 = global::System.Array.Empty<double>(); // seed * v29
-            private double[] _pv32 = global::System.Array.Empty<double>(); // v31 - v28
-            private double[] _pv40 = global::System.Array.Empty<double>(); // seed / v12
+            private global::LossDsl.LossShape _targetShape;
+            private bool _targetValid;
 
             private Float64()
             {
+                _target = TargetPlane;
                 _forward = Forward;
                 _backward = Backward;
-                _stencils = StencilPlane;
             }
 
             public static double Run(global::System.ReadOnlySpan<double> in0, global::System.ReadOnlySpan<double> in1, global::System.Span<double> grad0, global::System.Span<double> planeLosses, global::System.ReadOnlySpan<double> planeSeeds, global::LossDsl.LossShape shape, bool reuseTargetWork = false)
@@ -520,76 +541,90 @@ static partial class StructureLoss
             {
                 _in0 = p0; _in1 = p1; _grad0 = g0;
                 _shape = shape;
-                int planes = shape.Planes, hw = shape.PlaneSize, length = shape.Length;
+                int planes = shape.Planes;
                 _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.H, ChunkPixels / shape.W));
                 _chunksPerPlane = (shape.H + _rowsPerChunk - 1) / _rowsPerChunk;
                 int chunks = planes * _chunksPerPlane;
-                Ensure(ref _partials, chunks * Accumulators);
-                Ensure(ref _sums, planes * Accumulators);
-                Ensure(ref _st5, length);
-                Ensure(ref _tmp, length + (planes * shape.W));
-                Ensure(ref _pv30, planes);
-                Ensure(ref _pv32, planes);
-                Ensure(ref _pv40, planes);
+                Ensure(ref _partials, chunks * MaxAccumulators);
+                Ensure(ref _planes, planes * PlaneSlots);
+                Ensure(ref _batch, BatchSlots);
+                Ensure(ref _field0, shape.Length);
+                Ensure(ref _tmp, shape.Length + (planes * shape.W));
+                double result = 0;
 
-                // Stencil pre-pass: target-only, one plane per task (skipped when the caller reuses the previous call's).
-                if (!reuseTargetWork || !_stencilsValid || _stencilShape != shape)
+                // Target-only kernels, one plane per task (skipped when the caller reuses the previous call's).
+                if (!reuseTargetWork || !_targetValid || _targetShape != shape)
                 {
-                    _stencilsValid = false;
-                    _runner.Run(planes, _stencils);
-                    _stencilShape = shape;
-                    _stencilsValid = true;
+                    _targetValid = false;
+                    _runner.Run(planes, _target);
+                    _targetShape = shape;
+                    _targetValid = true;
                 }
 
-                // Forward sweep: every reduction in one pass.
+                // Forward: the forward sweep: every per-pixel value once, every reduction accumulated in one pass
                 _runner.Run(chunks, _forward);
                 for (int p = 0; p < planes; p++)
                 {
-                    for (int a = 0; a < Accumulators; a++)
+                    double s0 = 0;
+                    for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s0 += _partials[(c * MaxAccumulators) + 0];
+                    _planes[(1 * planes) + p] = s0;
+                    double s1 = 0;
+                    for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s1 += _partials[(c * MaxAccumulators) + 1];
+                    _planes[(2 * planes) + p] = s1;
+                    double s2 = 0;
+                    for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s2 += _partials[(c * MaxAccumulators) + 2];
+                    _planes[(3 * planes) + p] = s2;
+                    double s3 = 0;
+                    for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s3 += _partials[(c * MaxAccumulators) + 3];
+                    _planes[(4 * planes) + p] = s3;
+                }
+
+                // Plane: the plane epilogue: each plane's loss, its seed and the adjoints the backward reads
+                {
+                    double defaultSeed = 1.0 / (double)_shape.Planes;
+                    for (int p = 0; p < planes; p++)
                     {
-                        double s = 0;
-                        for (int c = p * _chunksPerPlane; c < (p + 1) * _chunksPerPlane; c++) s += _partials[(c * Accumulators) + a];
-                        _sums[(p * Accumulators) + a] = s;
+                        double seed = planeSeeds.IsEmpty ? defaultSeed : planeSeeds[p];
+                        double v11 = _planes[(1 * planes) + p]; // Σ_hw v10
+                        double v12 = _planes[(2 * planes) + p]; // Σ_hw v9
+                        double v13 = v11 / v12; // v11 / v12
+                        double v17 = _planes[(3 * planes) + p]; // Σ_hw v16
+                        double v21 = 1.0 + v17; // 1 + v17
+                        double v20 = _planes[(4 * planes) + p]; // Σ_hw v19
+                        double v22 = v20 - v17; // v20 - v17
+                        double v23 = 1.0 + v22; // 1 + v22
+                        double v24 = v21 / v23; // v21 / v23
+                        double v25 = 1.0 - v24; // 1 - v24
+                        double v26 = v13 + v25; // v13 + v25
+                        double v28 = seed / v23; // seed / v23
+                        double v29 = v24 / v23; // v24 / v23
+                        double v30 = seed * v29; // seed * v29
+                        double v31 = -v30; // -v30
+                        double v32 = v31 - v28; // v31 - v28
+                        double v40 = seed / v12; // seed / v12
+                        _planes[p] = v26;
+                        if (!planeLosses.IsEmpty) planeLosses[p] = (double)v26;
+                        _planes[(5 * planes) + p] = v30;
+                        _planes[(6 * planes) + p] = v32;
+                        _planes[(7 * planes) + p] = v40;
                     }
                 }
 
-                // Plane epilogue: loss, seed and the adjoints the backward sweep reads.
-                double total = 0;
-                for (int p = 0; p < planes; p++)
+                // Finish: the final epilogue: the loss over planes, the sums over planes and the batch adjoints
                 {
-                    double seed = planeSeeds.IsEmpty ? 1.0 / planes : planeSeeds[p];
-                    double v11 = _sums[(p * Accumulators) + 0]; // Σ_hw v10
-                    double v12 = _sums[(p * Accumulators) + 1]; // Σ_hw v9
-                    double v17 = _sums[(p * Accumulators) + 2]; // Σ_hw v16
-                    double v20 = _sums[(p * Accumulators) + 3]; // Σ_hw v19
-                    double v13 = v11 / v12; // v11 / v12
-                    double v21 = 1.0 + v17; // 1 + v17
-                    double v22 = v20 - v17; // v20 - v17
-                    double v23 = 1.0 + v22; // 1 + v22
-                    double v24 = v21 / v23; // v21 / v23
-                    double v25 = 1.0 - v24; // 1 - v24
-                    double v26 = v13 + v25; // v13 + v25
-                    double v28 = seed / v23; // seed / v23
-                    double v29 = v24 / v23; // v24 / v23
-                    double v30 = seed * v29; // seed * v29
-                    double v31 = -v30; // -v30
-                    double v32 = v31 - v28; // v31 - v28
-                    double v40 = seed / v12; // seed / v12
-                    double loss = v26;
-                    if (!planeLosses.IsEmpty) planeLosses[p] = (double)loss;
-                    total += loss;
-                    _pv30[p] = v30;
-                    _pv32[p] = v32;
-                    _pv40[p] = v40;
+                    double total = 0;
+                    for (int p = 0; p < planes; p++) total += _planes[p];
+                    double loss = total / (double)_shape.Planes;
+                    result = loss;
                 }
 
-                // Backward sweep: the gradient, recomputing per-pixel values.
                 if (g0 != null)
                 {
+                    // Backward: the backward sweep: recomputes the per-pixel values it needs and writes the gradient
                     _runner.Run(chunks, _backward);
                 }
 
-                return total / planes;
+                return result;
             }
 
             private static void Ensure<T>(ref T[] buffer, int length)
@@ -598,18 +633,16 @@ static partial class StructureLoss
             }
 
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-            private void StencilPlane(int p)
+            private void TargetPlane(int p)
             {
                 int h = _shape.H, w = _shape.W, hw = h * w;
-                long o = (long)p * hw;
+                long start = (long)p * hw, end = start + hw;
                 fixed (double* tmp = _tmp)
+                fixed (double* f0 = _field0)
                 {
                     double* colSums = tmp + _shape.Length + ((long)p * w);
-                    // v5 = avg_pool31(mask)
-                    fixed (double* dst = _st5)
-                    {
-                        global::LossDsl.Cpu.Stencils.BoxFilter(_in1 + o, dst + o, h, w, 31, tmp + o, colSums);
-                    }
+                    // Stencil5: the target-only stencil v5, separable per plane
+                    global::LossDsl.Cpu.Stencils.BoxFilter(_in1 + start, f0 + start, h, w, 31, tmp + start, colSums);
                 }
             }
 
@@ -621,19 +654,19 @@ static partial class StructureLoss
                 int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
-                fixed (double* st5 = _st5)
+                fixed (double* f0 = _field0)
                 {
-                    var acc0 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc0 = 0; // Σ_hw v10
-                    var acc1 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc1 = 0; // Σ_hw v9
-                    var acc2 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc2 = 0; // Σ_hw v16
-                    var acc3 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc3 = 0; // Σ_hw v19
+                    var acc0 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc0 = 0; // Σ v10
+                    var acc1 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc1 = 0; // Σ v9
+                    var acc2 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc2 = 0; // Σ v16
+                    var acc3 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc3 = 0; // Σ v19
                     long i = start;
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<double>.Count; i += global::System.Runtime.Intrinsics.Vector256<double>.Count)
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.Load(_in1 + i);
                         var v2 = global::LossDsl.Cpu.VectorMath.BceWithLogits(v0, v1);
-                        var v5 = global::System.Runtime.Intrinsics.Vector256.Load(st5 + i);
+                        var v5 = global::System.Runtime.Intrinsics.Vector256.Load(f0 + i);
                         var v6 = v5 - v1;
                         var v7 = global::System.Runtime.Intrinsics.Vector256.Abs(v6);
                         var v8 = global::System.Runtime.Intrinsics.Vector256.Create(5.0) * v7;
@@ -655,7 +688,7 @@ static partial class StructureLoss
                         double v0 = _in0[i];
                         double v1 = _in1[i];
                         double v2 = global::LossDsl.Scalar.BceWithLogits(v0, v1);
-                        double v5 = st5[i];
+                        double v5 = f0[i];
                         double v6 = v5 - v1;
                         double v7 = global::System.Math.Abs(v6);
                         double v8 = 5.0 * v7;
@@ -672,10 +705,10 @@ static partial class StructureLoss
                         sacc3 += v19;
                     }
 
-                    _partials[(chunk * Accumulators) + 0] = global::System.Runtime.Intrinsics.Vector256.Sum(acc0) + sacc0;
-                    _partials[(chunk * Accumulators) + 1] = global::System.Runtime.Intrinsics.Vector256.Sum(acc1) + sacc1;
-                    _partials[(chunk * Accumulators) + 2] = global::System.Runtime.Intrinsics.Vector256.Sum(acc2) + sacc2;
-                    _partials[(chunk * Accumulators) + 3] = global::System.Runtime.Intrinsics.Vector256.Sum(acc3) + sacc3;
+                    _partials[(chunk * MaxAccumulators) + 0] = global::System.Runtime.Intrinsics.Vector256.Sum(acc0) + sacc0;
+                    _partials[(chunk * MaxAccumulators) + 1] = global::System.Runtime.Intrinsics.Vector256.Sum(acc1) + sacc1;
+                    _partials[(chunk * MaxAccumulators) + 2] = global::System.Runtime.Intrinsics.Vector256.Sum(acc2) + sacc2;
+                    _partials[(chunk * MaxAccumulators) + 3] = global::System.Runtime.Intrinsics.Vector256.Sum(acc3) + sacc3;
                 }
             }
 
@@ -687,20 +720,20 @@ static partial class StructureLoss
                 int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
-                double s30 = (double)_pv30[p];
-                var h30 = global::System.Runtime.Intrinsics.Vector256.Create(s30);
-                double s32 = (double)_pv32[p];
-                var h32 = global::System.Runtime.Intrinsics.Vector256.Create(s32);
-                double s40 = (double)_pv40[p];
-                var h40 = global::System.Runtime.Intrinsics.Vector256.Create(s40);
-                fixed (double* st5 = _st5)
+                fixed (double* f0 = _field0)
                 {
+                    double s30 = (double)_planes[(5 * _shape.Planes) + p]; // seed * v29
+                    var h30 = global::System.Runtime.Intrinsics.Vector256.Create(s30);
+                    double s32 = (double)_planes[(6 * _shape.Planes) + p]; // v31 - v28
+                    var h32 = global::System.Runtime.Intrinsics.Vector256.Create(s32);
+                    double s40 = (double)_planes[(7 * _shape.Planes) + p]; // seed / v12
+                    var h40 = global::System.Runtime.Intrinsics.Vector256.Create(s40);
                     long i = start;
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<double>.Count; i += global::System.Runtime.Intrinsics.Vector256<double>.Count)
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.Load(_in1 + i);
-                        var v5 = global::System.Runtime.Intrinsics.Vector256.Load(st5 + i);
+                        var v5 = global::System.Runtime.Intrinsics.Vector256.Load(f0 + i);
                         var v6 = v5 - v1;
                         var v7 = global::System.Runtime.Intrinsics.Vector256.Abs(v6);
                         var v8 = global::System.Runtime.Intrinsics.Vector256.Create(5.0) * v7;
@@ -724,7 +757,7 @@ static partial class StructureLoss
                     {
                         double v0 = _in0[i];
                         double v1 = _in1[i];
-                        double v5 = st5[i];
+                        double v5 = f0[i];
                         double v6 = v5 - v1;
                         double v7 = global::System.Math.Abs(v6);
                         double v8 = 5.0 * v7;

@@ -1,0 +1,391 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using LossDsl.Generators.Model;
+using LossDsl.Generators.Schedule;
+
+namespace LossDsl.Generators.Kernels;
+
+/// <summary>
+/// Lowers a <see cref="ScheduleSpec"/> to a <see cref="KernelProgram"/>: one kernel per phase of the schedule, every operand
+/// resolved to where its value lives when the kernel runs. A value read by a later kernel than the one that computes it is
+/// given a home there — a field buffer (per pixel), a slot of the plane table (per plane) or of the batch table — and the
+/// defining kernel stores it. Shape-dependent scalars are evaluated in the setup of each kernel that reads them. These are
+/// the decisions every backend shares; the backends only print.
+/// </summary>
+internal static class KernelPlanner
+{
+    public static KernelProgram Plan(ScheduleSpec schedule) => new Planner(schedule).Run();
+
+    private sealed class Draft
+    {
+        public Draft(string name, Domain domain, KernelRole role, string summary)
+        {
+            Name = name;
+            Domain = domain;
+            Role = role;
+            Summary = summary;
+        }
+
+        public string Name { get; }
+
+        public Domain Domain { get; }
+
+        public KernelRole Role { get; }
+
+        public string Summary { get; }
+
+        public List<LetStatement> Setup { get; } = new();
+
+        public List<Statement> Body { get; } = new();
+
+        /// <summary>Stores appended after the body: values a later kernel reads.</summary>
+        public List<Statement> Exports { get; } = new();
+
+        public HashSet<int> Locals { get; } = new();
+
+        public Kernel ToKernel()
+        {
+            var body = Body.Concat(Exports).ToList();
+            var setupIds = new HashSet<int>(Setup.Select(s => s.Id));
+            var uniforms = Domain == Domain.Pixels
+                ? body.SelectMany(Kernel.StatementReads)
+                    .Where(o => o.IsUniform || (o.Kind == OperandKind.Local && setupIds.Contains(o.Index)))
+                    .Distinct()
+                    .OrderBy(o => o.Node < 0 ? int.MaxValue : o.Node).ThenBy(o => o.Kind).ThenBy(o => o.Index)
+                    .ToList()
+                : new List<Operand>();
+            return new Kernel(Name, Domain, Role, Summary, Setup.ToEquatable(), uniforms.ToEquatable(), body.ToEquatable());
+        }
+    }
+
+    private sealed class Planner
+    {
+        private readonly ScheduleSpec _s;
+        private readonly Graph _g;
+        private readonly List<string> _names = new();
+        private readonly List<Slot> _fields = new();
+        private readonly List<Slot> _planeSlots = new();
+        private readonly List<Slot> _batchSlots = new();
+        private readonly Dictionary<int, int> _fieldOf = new();
+        private readonly Dictionary<int, int> _planeSlotOf = new();
+        private readonly Dictionary<int, int> _batchSlotOf = new();
+        private readonly Dictionary<int, Draft> _definedIn = new();
+        private readonly List<Draft> _kernels = new();
+
+        public Planner(ScheduleSpec s)
+        {
+            _s = s;
+            _g = s.Graph;
+            for (int id = 0; id < _g.Count; id++)
+            {
+                _names.Add(_g[id].Op == Op.Seed ? "seed" : "v" + id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
+        public KernelProgram Run()
+        {
+            // Slot 0 of the plane table: each plane's loss.
+            int lossSlot = NewPlaneSlot(_s.PlaneLoss, "plane loss");
+
+            TargetPrePass();
+            Forward();
+            BatchEpilogue();
+            PlaneEpilogue(lossSlot);
+            Finish(lossSlot);
+            Backward();
+
+            return new KernelProgram(
+                _s,
+                _kernels.Select(k => k.ToKernel()).ToEquatable(),
+                _fields.ToEquatable(),
+                _planeSlots.ToEquatable(),
+                _batchSlots.ToEquatable(),
+                _names.ToEquatable());
+        }
+
+        // ------------------------------------------------------------------ phases
+
+        private void TargetPrePass()
+        {
+            foreach (var st in _s.Stencils)
+            {
+                if (_g[st.Source].Op != Op.Input)
+                {
+                    var source = Open($"Source{st.Node}", Domain.Pixels, KernelRole.Target, $"the source of the target-only stencil v{st.Node}, per pixel");
+                    PixelProgram(source, st.SourceProgram);
+                }
+
+                var filter = Open($"Stencil{st.Node}", Domain.Filter, KernelRole.Target, $"the target-only stencil v{st.Node}, separable per plane");
+                var src = Resolve(filter, st.Source);
+                _fieldOf[st.Node] = NewField(st.Node, "stencil");
+                filter.Body.Add(new FilterStatement(st.Kind, st.Kernel, src, _fieldOf[st.Node], st.Node));
+            }
+        }
+
+        private void Forward()
+        {
+            var k = Open("Forward", Domain.Pixels, KernelRole.Forward, "the forward sweep: every per-pixel value once, every reduction accumulated in one pass");
+            PixelProgram(k, _s.ForwardProgram);
+            foreach (int acc in _s.Accumulators)
+            {
+                int slot = NewPlaneSlot(acc, _g[acc].Op == Op.Sum ? "sum" : "per-plane part of a batch sum");
+                k.Body.Add(new AccumulateStatement(slot, Resolve(k, _g[acc].Args[0])));
+                if (_g[acc].Op == Op.Sum)
+                {
+                    _planeSlotOf[acc] = slot;
+                }
+            }
+        }
+
+        private void BatchEpilogue()
+        {
+            var batchSums = _s.Accumulators.Where(a => _g[a].Op == Op.BatchSum).ToList();
+            if (batchSums.Count == 0 && _s.BatchForward.Count == 0)
+            {
+                return;
+            }
+
+            var k = Open("BatchForward", Domain.Once, KernelRole.Forward, "the batch epilogue: the batch sums over planes, then the whole-batch values");
+            foreach (int acc in batchSums)
+            {
+                int slot = _planeSlots.First(x => x.Node == acc).Index;
+                k.Body.Add(new SumPlanesStatement(acc, slot));
+                Define(k, acc);
+            }
+
+            foreach (int id in _s.BatchForward)
+            {
+                Let(k, id);
+            }
+        }
+
+        private void PlaneEpilogue(int lossSlot)
+        {
+            var k = Open("Plane", Domain.Planes, KernelRole.Forward, "the plane epilogue: each plane's loss, its seed and the adjoints the backward reads");
+            int seed = _g.Nodes.Select((n, id) => (n, id)).Where(x => x.n.Op == Op.Seed).Select(x => x.id).DefaultIfEmpty(-1).First();
+            if (seed >= 0)
+            {
+                var fallback = Operand.Literal(1);
+                if (_s.Spec.Reduction == ReductionKind.Mean)
+                {
+                    int d = Synthetic("defaultSeed");
+                    k.Setup.Add(new LetStatement(d, Op.Div, new[] { Operand.Literal(1), Operand.Shape(ShapeQuantity.Planes) }.ToEquatable(), 0, 0));
+                    k.Locals.Add(d);
+                    fallback = new Operand(OperandKind.Local, d, 0, -1);
+                }
+
+                k.Body.Add(new SeedStatement(seed, fallback));
+                Define(k, seed);
+            }
+
+            foreach (int id in _s.PlaneStatements)
+            {
+                Let(k, id);
+            }
+
+            var loss = Resolve(k, _s.PlaneLoss);
+            k.Body.Add(new StorePlaneStatement(lossSlot, loss));
+            k.Body.Add(new StorePlaneLossStatement(loss));
+            foreach (int ps in _s.PlaneSums)
+            {
+                int slot = NewPlaneSlot(ps, "term of a sum over planes");
+                k.Body.Add(new StorePlaneStatement(slot, Resolve(k, _g[ps].Args[0])));
+            }
+        }
+
+        private void Finish(int lossSlot)
+        {
+            var k = Open("Finish", Domain.Once, KernelRole.Forward, "the final epilogue: the loss over planes, the sums over planes and the batch adjoints");
+            int total = Synthetic("total");
+            k.Body.Add(new SumPlanesStatement(total, lossSlot));
+            k.Locals.Add(total);
+            var result = new Operand(OperandKind.Local, total, 0, -1);
+            if (_s.Spec.Reduction == ReductionKind.Mean)
+            {
+                int mean = Synthetic("loss");
+                k.Body.Add(new LetStatement(mean, Op.Div, new[] { result, Operand.Shape(ShapeQuantity.Planes) }.ToEquatable(), 0, 0));
+                k.Locals.Add(mean);
+                result = new Operand(OperandKind.Local, mean, 0, -1);
+            }
+
+            k.Body.Add(new ResultStatement(result));
+            foreach (int ps in _s.PlaneSums)
+            {
+                k.Body.Add(new SumPlanesStatement(ps, _planeSlots.First(x => x.Node == ps).Index));
+                Define(k, ps);
+            }
+
+            foreach (int id in _s.BatchAdjoint)
+            {
+                Let(k, id);
+            }
+        }
+
+        private void Backward()
+        {
+            if (_s.Gradients.Count == 0)
+            {
+                return;
+            }
+
+            var k = Open("Backward", Domain.Pixels, KernelRole.Backward, "the backward sweep: recomputes the per-pixel values it needs and writes the gradient");
+            PixelProgram(k, _s.BackwardProgram);
+            foreach (var grad in _s.Gradients)
+            {
+                k.Body.Add(new StoreGradientStatement(grad.Input, Resolve(k, grad.Node)));
+            }
+        }
+
+        // ------------------------------------------------------------------ building blocks
+
+        private Draft Open(string name, Domain domain, KernelRole role, string summary)
+        {
+            var k = new Draft(name, domain, role, summary);
+            _kernels.Add(k);
+            return k;
+        }
+
+        private void Define(Draft k, int id)
+        {
+            k.Locals.Add(id);
+            _definedIn[id] = k;
+        }
+
+        /// <summary>A per-pixel program: inputs and stencils are loaded once, every other node is a let.</summary>
+        private void PixelProgram(Draft k, IEnumerable<int> program)
+        {
+            foreach (int id in program)
+            {
+                var n = _g[id];
+                if (n.Op == Op.Input || OpTable.Get(n.Op).Class == OpClass.Stencil)
+                {
+                    k.Body.Add(new LoadStatement(id, Resolve(k, id)));
+                    Define(k, id);
+                }
+                else
+                {
+                    Let(k, id);
+                }
+            }
+        }
+
+        private void Let(Draft k, int id)
+        {
+            var n = _g[id];
+            var args = n.Args.Select(a => Resolve(k, a)).ToEquatable();
+            k.Body.Add(new LetStatement(id, n.Op, args, n.Value, n.Value2));
+            Define(k, id);
+        }
+
+        /// <summary>Where kernel <paramref name="k"/> reads node <paramref name="id"/>.</summary>
+        private Operand Resolve(Draft k, int id)
+        {
+            var n = _g[id];
+            if (k.Locals.Contains(id))
+            {
+                return new Operand(OperandKind.Local, id, 0, id);
+            }
+
+            switch (n.Op)
+            {
+                case Op.Const:
+                    return new Operand(OperandKind.Literal, 0, n.Value, id);
+                case Op.Input:
+                    return new Operand(OperandKind.Input, (int)n.Value, 0, id);
+                case Op.PlaneSize:
+                    return new Operand(OperandKind.Shape, (int)ShapeQuantity.PlaneSize, 0, id);
+                case Op.BatchSize:
+                    return new Operand(OperandKind.Shape, (int)ShapeQuantity.Length, 0, id);
+            }
+
+            if (n.Rank == Rank.Scalar)
+            {
+                // A shape-dependent scalar: evaluated in the kernel's setup, once per launch.
+                var args = n.Args.Select(a => Resolve(k, a)).ToEquatable();
+                k.Setup.Add(new LetStatement(id, n.Op, args, n.Value, n.Value2));
+                k.Locals.Add(id);
+                return new Operand(OperandKind.Local, id, 0, id);
+            }
+
+            Operand home = n.Rank switch
+            {
+                Rank.Field => new Operand(OperandKind.Field, FieldHome(id), 0, id),
+                Rank.Plane => new Operand(OperandKind.PlaneSlot, PlaneHome(id), 0, id),
+                _ => new Operand(OperandKind.BatchSlot, BatchHome(id), 0, id),
+            };
+
+            if (k.Domain is Domain.Planes or Domain.Once)
+            {
+                // Epilogues name what they read, so that they read like the math.
+                k.Body.Add(new LoadStatement(id, home));
+                k.Locals.Add(id);
+                return new Operand(OperandKind.Local, id, 0, id);
+            }
+
+            return home;
+        }
+
+        private int FieldHome(int id)
+        {
+            if (!_fieldOf.TryGetValue(id, out int b))
+            {
+                var owner = Owner(id);
+                b = NewField(id, "materialised for a later kernel");
+                _fieldOf[id] = b;
+                owner.Exports.Add(new StoreFieldStatement(b, new Operand(OperandKind.Local, id, 0, id)));
+            }
+
+            return b;
+        }
+
+        private int PlaneHome(int id)
+        {
+            if (!_planeSlotOf.TryGetValue(id, out int slot))
+            {
+                var owner = Owner(id);
+                slot = NewPlaneSlot(id, "saved for the backward");
+                _planeSlotOf[id] = slot;
+                owner.Exports.Add(new StorePlaneStatement(slot, new Operand(OperandKind.Local, id, 0, id)));
+            }
+
+            return slot;
+        }
+
+        private int BatchHome(int id)
+        {
+            if (!_batchSlotOf.TryGetValue(id, out int slot))
+            {
+                var owner = Owner(id);
+                slot = _batchSlots.Count;
+                _batchSlots.Add(new Slot(slot, id, "batch value"));
+                _batchSlotOf[id] = slot;
+                owner.Exports.Add(new StoreBatchStatement(slot, new Operand(OperandKind.Local, id, 0, id)));
+            }
+
+            return slot;
+        }
+
+        private Draft Owner(int id) => _definedIn.TryGetValue(id, out var k)
+            ? k
+            : throw new InvalidOperationException($"The schedule reads v{id} = {_g[id]} before any kernel computes it.");
+
+        private int NewField(int node, string purpose)
+        {
+            _fields.Add(new Slot(_fields.Count, node, purpose));
+            return _fields.Count - 1;
+        }
+
+        private int NewPlaneSlot(int node, string purpose)
+        {
+            _planeSlots.Add(new Slot(_planeSlots.Count, node, purpose));
+            return _planeSlots.Count - 1;
+        }
+
+        private int Synthetic(string name)
+        {
+            _names.Add(name);
+            return _names.Count - 1;
+        }
+    }
+}
