@@ -11,16 +11,15 @@ internal sealed partial class Parser
     private int? Vocabulary(string name, int[] a, IInvocationOperation call)
     {
         var location = call.Syntax.GetLocation();
+
+        // The op table names the DSL functions that map one-to-one onto a pointwise op without constant parameters.
+        if (OpTable.FromDsl(name) is { Class: OpClass.Pointwise, Parameters: 0 } row && a.Length == row.Arity)
+        {
+            return row.Arity == 1 ? _g.Unary(row.Op, a[0]) : CheckedBinary(row.Op, a[0], a[1], call.Syntax);
+        }
+
         switch (name)
         {
-            case "Abs": return _g.Unary(Op.Abs, a[0]);
-            case "Sigmoid": return _g.Unary(Op.Sigmoid, a[0]);
-            case "LogSigmoid": return _g.Unary(Op.LogSigmoid, a[0]);
-            case "Softplus": return _g.Unary(Op.Softplus, a[0]);
-            case "Exp": return _g.Unary(Op.Exp, a[0]);
-            case "Log": return _g.Unary(Op.Log, a[0]);
-            case "Sqrt": return _g.Unary(Op.Sqrt, a[0]);
-            case "Square": return _g.Unary(Op.Square, a[0]);
             case "Pow":
                 if (!_g.IsConst(a[1], out double c))
                 {
@@ -29,8 +28,6 @@ internal sealed partial class Parser
                 }
 
                 return _g.Unary(Op.Pow, a[0], c);
-            case "Min": return CheckedBinary(Op.Min, a[0], a[1], call.Syntax);
-            case "Max": return CheckedBinary(Op.Max, a[0], a[1], call.Syntax);
             case "Clamp":
                 if (!_g.IsConst(a[1], out double lo) || !_g.IsConst(a[2], out double hi))
                 {
@@ -39,7 +36,6 @@ internal sealed partial class Parser
                 }
 
                 return _g.Unary(Op.Clamp, a[0], lo, hi);
-            case "BceWithLogits": return CheckedBinary(Op.BceWithLogits, a[0], a[1], call.Syntax);
             case "AvgPool": return Stencil(Op.AvgPool, name, a, call);
             case "MaxPool": return Stencil(Op.MaxPool, name, a, call);
             case "MinPool": return Stencil(Op.MinPool, name, a, call);
