@@ -55,6 +55,12 @@ public static class DeviceMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Exp(float x) => XMath.Exp(x);
 
+    /// <summary>The hyperbolic tangent.</summary>
+    /// <param name="x">The argument.</param>
+    /// <returns>tanh x.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Tanh(float x) => XMath.Tanh(x);
+
     /// <summary>The natural logarithm.</summary>
     /// <param name="x">The argument.</param>
     /// <returns>log x.</returns>
@@ -167,6 +173,10 @@ public static class DeviceMath
     /// <returns>e^x.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double Exp(double x) => XMath.Exp(x);
+
+    /// <inheritdoc cref="Tanh(float)"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Tanh(double x) => XMath.Tanh(x);
 
     /// <summary>The natural logarithm.</summary>
     /// <param name="x">The argument.</param>

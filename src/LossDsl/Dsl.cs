@@ -40,6 +40,16 @@ public static class Dsl
     /// <returns>ln x per pixel.</returns>
     public static Field Log(Field x) => Field.Map(x, Math.Log);
 
+    /// <summary><c>torch.log1p</c>: <c>log(1 + x)</c>, accurate for small x.</summary>
+    /// <param name="x">The field.</param>
+    /// <returns>ln(1 + x) per pixel.</returns>
+    public static Field Log1p(Field x) => Field.Map(x, Scalar.Log1p);
+
+    /// <summary><c>torch.tanh</c>.</summary>
+    /// <param name="x">The field.</param>
+    /// <returns>tanh x per pixel.</returns>
+    public static Field Tanh(Field x) => Field.Map(x, Math.Tanh);
+
     /// <summary><c>torch.sqrt</c>.</summary>
     /// <param name="x">The field.</param>
     /// <returns>√x per pixel.</returns>

@@ -22,9 +22,11 @@ internal enum Op
     Softplus,
     Exp,
     Log,
+    Log1p,
     Sqrt,
     Square,
     Pow,         // Value = exponent
+    Tanh,
     Clamp,       // Value = lo, Value2 = hi
     Sign,        // derivative of Abs
     InRange,     // 1 where Value <= x <= Value2 (derivative of Clamp)

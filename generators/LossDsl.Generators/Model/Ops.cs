@@ -194,6 +194,14 @@ internal static class OpTable
             Text = "log({0})",
             Scalar = S("{M}.Log({0})"), Vector = S("{V}.Log({0})"), Tensor = S("{0}.log()"),
         });
+        Add(new OpInfo(Op.Log1p, OpClass.Pointwise, 1)
+        {
+            DslName = "Log1p",
+            Fold = (a, _, _, _) => StableMath.Log1p(a),
+            Derivative = (g, n, self, a, add) => add(n.Args[0], g.Binary(Op.Div, a, g.Binary(Op.Add, g.Const(1), n.Args[0]))),
+            Text = "log1p({0})",
+            Scalar = S("{S}.Log1p({0})"), Vector = S("{VM}.Log1p({0})"), Tensor = S("{0}.log1p()"),
+        });
         Add(new OpInfo(Op.Sqrt, OpClass.Pointwise, 1)
         {
             DslName = "Sqrt",
@@ -219,6 +227,14 @@ internal static class OpTable
             Scalar = S("{M}.Pow({0}, {k})"), Vector = S("{VM}.Pow({0}, {k})"), Tensor = S("{0}.pow({k})"),
         });
 
+        Add(new OpInfo(Op.Tanh, OpClass.Pointwise, 1)
+        {
+            DslName = "Tanh",
+            Fold = (a, _, _, _) => Math.Tanh(a),
+            Derivative = (g, n, self, a, add) => add(n.Args[0], g.Binary(Op.Mul, a, g.Binary(Op.Sub, g.Const(1), g.Unary(Op.Square, self)))),
+            Text = "tanh({0})",
+            Scalar = S("{M}.Tanh({0})"), Vector = S("{VM}.Tanh({0})"), Tensor = S("{0}.tanh()"),
+        });
         // Stable functions of logits.
         Add(new OpInfo(Op.Sigmoid, OpClass.Pointwise, 1)
         {

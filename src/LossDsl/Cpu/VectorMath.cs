@@ -71,6 +71,33 @@ public static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<double> BceWithLogits(Vector256<double> x, Vector256<double> t) => Vector256.Max(x, Vector256<double>.Zero) - (x * t) + Log1p(Vector256.Exp(-Vector256.Abs(x)));
 
+    /// <summary>
+    /// <c>torch.tanh</c>: <c>1 − 2 / (e^{2x} + 1)</c>, saturating to ±1; near 0, where that form cancels, the odd Taylor
+    /// polynomial to x⁷ (its truncation error is below the element type's rounding there).
+    /// </summary>
+    /// <param name="x">The lanes.</param>
+    /// <returns>tanh(x) per lane.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Tanh(Vector256<float> x)
+    {
+        var one = Vector256<float>.One;
+        var large = one - (Vector256.Create(2f) / (Vector256.Exp(x + x) + one));
+        var x2 = x * x;
+        var small = x * (one - (x2 * (Vector256.Create(1f / 3) - (x2 * (Vector256.Create(2f / 15) - (x2 * Vector256.Create(17f / 315)))))));
+        return Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(x), Vector256.Create(0.125f)), small, large);
+    }
+
+    /// <inheritdoc cref="Tanh(Vector256{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> Tanh(Vector256<double> x)
+    {
+        var one = Vector256<double>.One;
+        var large = one - (Vector256.Create(2.0) / (Vector256.Exp(x + x) + one));
+        var x2 = x * x;
+        var small = x * (one - (x2 * (Vector256.Create(1.0 / 3) - (x2 * (Vector256.Create(2.0 / 15) - (x2 * Vector256.Create(17.0 / 315)))))));
+        return Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(x), Vector256.Create(0.0125)), small, large);
+    }
+
     /// <summary>The sign (−1, 0, 1; NaN stays NaN): the derivative convention of <c>torch.abs</c>.</summary>
     /// <param name="x">The lanes.</param>
     /// <returns>sign(x) per lane.</returns>
