@@ -40,7 +40,7 @@ internal static class CpuEmitter
         });
     }
 
-    internal static string GradName(InputSpec input) => Shell.GradName(input.Name);
+    private static string GradName(InputSpec input) => EntryPointNames.Grad(input.Name);
 
     private static string CpuDoc(KernelProgram s)
     {

@@ -96,7 +96,7 @@ internal static class IlgpuEmitter
 
         private int BatchSlots => System.Math.Max(1, _s.BatchSlots.Count);
 
-        private string GradName(int input) => CpuEmitter.GradName(_inputs[input]);
+        private string GradName(int input) => EntryPointNames.Grad(_inputs[input].Name);
 
         /// <summary>The parameters a kernel needs, from what it reads and writes (in a fixed order).</summary>
         private List<(string Type, string Name)> Parameters(Kernel k)

@@ -47,12 +47,6 @@ internal static class Shell
 
     public static string Id(string name) => "@" + name;
 
-    /// <summary>The name of the deep-supervision list parameter of an input (<c>pred</c> → <c>preds</c>, <c>logits</c> → <c>logitsList</c>).</summary>
-    public static string ListName(string name) => name.EndsWith("s", StringComparison.Ordinal) ? name + "List" : name + "s";
-
-    /// <summary>The name of the gradient parameter of a <c>Logits</c> input (<c>pred</c> → <c>predGrad</c>).</summary>
-    public static string GradName(string name) => name + "Grad";
-
     /// <summary>
     /// The loss class as a fully qualified name (<c>global::Ns.Outer.L</c>), for references from methods whose parameters are
     /// named after the inputs: there a simple name such as <c>Cpu</c> or <c>Compute</c> would bind to an input of that name.

@@ -81,7 +81,7 @@ internal static class TorchSharpEmitter
 
         private string Qualified => Shell.Qualified(_s.Spec);
 
-        private static string ListName(string name) => Shell.ListName(name);
+        private static string ListName(string name) => EntryPointNames.List(name);
 
         private string PublicParams => Shell.Params(_s.Spec, _ => T);
 

@@ -1,26 +1,52 @@
+using System;
 using System.Linq;
 using LossDsl.Generators.Model;
 
 namespace LossDsl.Generators.Lower;
 
-/// <summary>A loss after lowering: the graph with the per-plane loss node <c>Σ_t weight_t · term_t</c>.</summary>
+/// <summary>A loss after lowering: the simplified graph with the per-plane loss node <c>Σ_t weight_t · term_t</c>.</summary>
 internal sealed record LoweredLoss(LossSpec Spec, Graph Graph, int PlaneLoss);
 
 /// <summary>
-/// Lowering: combines the terms into the per-plane loss. Constant folding, hash-consing (CSE) and rank inference happen
-/// as nodes are built (<see cref="GraphBuilder"/>); target-only subgraphs are marked there too (<see cref="Node.TargetOnly"/>).
+/// Lowering: rebuilds the declared expression DAG through the simplifying <see cref="GraphBuilder"/> — constant folding,
+/// the algebraic identities, CSE by hash-consing, ranks and target-only marks recomputed — and combines the terms into the
+/// per-plane loss.
 /// </summary>
 internal static class Lowerer
 {
     public static LoweredLoss Lower(LossSpec spec)
     {
-        var g = new GraphBuilder(spec.Graph, spec.Inputs.Select(i => i.Role));
+        var g = new GraphBuilder(spec.Inputs.Select(i => i.Role));
+        var raw = spec.Graph;
+        var map = new int[raw.Count];
+        for (int id = 0; id < raw.Count; id++)
+        {
+            var n = raw[id];
+            int A(int i) => map[n.Args[i]];
+            var row = OpTable.Get(n.Op);
+            map[id] = row.Class switch
+            {
+                OpClass.Leaf => n.Op switch
+                {
+                    Op.Input => g.Input((int)n.Value),
+                    Op.Const => g.Const(n.Value),
+                    _ => g.Leaf(n.Op),
+                },
+                OpClass.Pointwise when n.Arity == 1 => g.Unary(n.Op, A(0), n.Value, n.Value2),
+                OpClass.Pointwise => g.Binary(n.Op, A(0), A(1)),
+                OpClass.Stencil => g.Stencil(n.Op, A(0), n.Kernel),
+                OpClass.Reduction => g.Reduce(n.Op, A(0)),
+                _ => throw new InvalidOperationException("Unknown op class " + row.Class),
+            };
+        }
+
+        var terms = spec.Terms.Select(t => t with { Root = map[t.Root] }).ToEquatable();
         int loss = g.Const(0);
-        foreach (var term in spec.Terms)
+        foreach (var term in terms)
         {
             loss = g.Binary(Op.Add, loss, g.Binary(Op.Mul, g.Const(term.Weight), term.Root));
         }
 
-        return new LoweredLoss(spec, g.ToGraph(), loss);
+        return new LoweredLoss(spec with { Terms = terms, Graph = g.ToGraph() }, g.ToGraph(), loss);
     }
 }

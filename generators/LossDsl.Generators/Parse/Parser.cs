@@ -5,7 +5,6 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using LossDsl.Generators.Diagnostics;
-using LossDsl.Generators.Lower;
 using LossDsl.Generators.Model;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -27,7 +26,7 @@ internal sealed partial class Parser
     private readonly CancellationToken _ct;
     private readonly List<DiagnosticInfo> _diagnostics = new();
     private readonly List<InputSpec> _inputs = new();
-    private readonly GraphBuilder _g = new();
+    private readonly DagBuilder _g = new();
     private readonly Dictionary<SyntaxTree, SemanticModel> _models = new();
     private readonly Stack<IMethodSymbol> _inlining = new();
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<MetadataReference, Compilation> PreludeCache = new();
@@ -215,8 +214,8 @@ internal sealed partial class Parser
         }
 
         if (ReservedNames.Contains(name) || name.StartsWith("__", StringComparison.Ordinal)
-            || _inputs.Any(i => Emit.Shell.GradName(i.Name) == name || Emit.Shell.GradName(name) == i.Name
-                || Emit.Shell.ListName(i.Name) == name || Emit.Shell.ListName(name) == i.Name))
+            || _inputs.Any(i => EntryPointNames.Grad(i.Name) == name || EntryPointNames.Grad(name) == i.Name
+                || EntryPointNames.List(i.Name) == name || EntryPointNames.List(name) == i.Name))
         {
             Report(DiagnosticDescriptors.ReservedInputName, location, name, "parameters shape, planeLosses, planeSeeds, lossOut, <input>Grad and <input>s (<input>List after a final s), and names starting with __");
             return null;
