@@ -3,6 +3,8 @@
 // cover, 1 − σ(coarser), and predicts a residual). Every level's map is a side output, upsampled bilinearly to
 // the input size for deep supervision; the finest one is the prediction.
 using System;
+using System.Collections.Generic;
+using System.Linq;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -12,7 +14,8 @@ using F = TorchSharp.torch.nn.functional;
 namespace PraNet.Training;
 
 /// <summary>
-/// A small PraNet-style segmentation network. Input: B×3×H×W images in [0, 1] with H and W multiples of 8.
+/// A small PraNet-style segmentation network. Input: B×3×H×W RGB images in [0, 1] with H and W multiples of 8
+/// (normalised inside with ImageNet's mean and standard deviation).
 /// Output: four logit maps B×1×H×W, coarsest first; the last one is the prediction.
 /// </summary>
 public sealed class MiniPraNet : Module<Tensor, Tensor[]>
@@ -40,14 +43,22 @@ public sealed class MiniPraNet : Module<Tensor, Tensor[]>
         RegisterComponents();
     }
 
+    /// <summary>The per-channel mean the input images are normalised with (ImageNet's, as in PraNet).</summary>
+    public static IReadOnlyList<float> ImageNetMean => [0.485f, 0.456f, 0.406f];
+
+    /// <summary>The per-channel standard deviation the input images are normalised with (ImageNet's).</summary>
+    public static IReadOnlyList<float> ImageNetStd => [0.229f, 0.224f, 0.225f];
+
     /// <summary>The number of side outputs <see cref="forward"/> returns.</summary>
     public static int SideOutputs => 4;
 
     /// <inheritdoc/>
     public override Tensor[] forward(Tensor images)
     {
-        // Normalise roughly to zero mean, unit variance.
-        Tensor x = (images - 0.5) * 4.0;
+        // ImageNet normalisation, as PraNet's loader applies it (transforms.Normalize), per channel.
+        Tensor mean = torch.tensor(ImageNetMean.ToArray(), [1, 3, 1, 1], images.dtype);
+        Tensor std = torch.tensor(ImageNetStd.ToArray(), [1, 3, 1, 1], images.dtype);
+        Tensor x = (images - mean) / std;
         Tensor e1 = _enc1.forward(x);                              // H
         Tensor e2 = _enc2.forward(F.max_pool2d(e1, 2));            // H/2
         Tensor e3 = _enc3.forward(F.max_pool2d(e2, 2));            // H/4
