@@ -126,12 +126,13 @@ static int Run(RunSettings run)
 static (PolypDataset? Train, List<TestSet> Tests, string Source) LoadData(RunSettings run)
 {
     TrainingOptions o = run.Options;
-    var extraTests = run.TestData.SelectMany(PolypFolders.ReadTestSets).ToList();
     if (run.Data is null)
     {
+        // Synthetic polyps (the default); --test-data sets are evaluated after the synthetic held-out split.
         PolypDataset? train = run.EvaluateOnly ? null : PolypDataset.Generate(o.TrainSize, o.ImageSize, o.Seed);
         var heldOut = TestSet.FromSynthetic("synthetic-held-out", PolypDataset.Generate(o.HeldOutSize, o.ImageSize, o.Seed, firstIndex: 1_000_000));
-        return (train, [heldOut, .. extraTests.Select(p => PolypFolders.LoadTestSet(p, o.ImageSize))], "synthetic polyps");
+        var extra = run.TestData.SelectMany(PolypFolders.ReadTestSets).Select(p => PolypFolders.LoadTestSet(p, o.ImageSize));
+        return (train, [heldOut, .. extra], "synthetic polyps");
     }
 
     DataSources sources = PolypFolders.Resolve(run.Data, run.TestData);
@@ -150,7 +151,8 @@ static (PolypDataset? Train, List<TestSet> Tests, string Source) LoadData(RunSet
         trainPairs = trainPairs with { Pairs = [.. trainPairs.Pairs.Take(o.TrainSize)] };
     }
 
-    ConsoleReport.Line(string.Create(CultureInfo.InvariantCulture, $"loading {trainPairs.Pairs.Count} training and {testPairs.Sum(t => t.Pairs.Count)} test images, resized to {o.ImageSize}px ..."));
+    string training = run.EvaluateOnly ? "" : string.Create(CultureInfo.InvariantCulture, $"{trainPairs.Pairs.Count} training and ");
+    ConsoleReport.Line(string.Create(CultureInfo.InvariantCulture, $"loading {training}{testPairs.Sum(t => t.Pairs.Count)} test images, resized to {o.ImageSize}px ..."));
     PolypDataset? loaded = run.EvaluateOnly ? null : PolypFolders.LoadTraining(trainPairs, o.ImageSize);
     return (loaded, [.. testPairs.Select(p => PolypFolders.LoadTestSet(p, o.ImageSize))], Path.GetFullPath(run.Data));
 }
@@ -195,6 +197,11 @@ static RunSettings ParseArguments(string[] args)
     if (run.EvaluateOnly && run.Resume is null)
     {
         throw new ArgumentException("--evaluate-only needs --resume FILE (the checkpoint to evaluate).");
+    }
+
+    if (run.Data is not null)
+    {
+        o = o with { Normalization = InputNormalization.ImageNet }; // PraNet's loader normalises with ImageNet's statistics
     }
 
     o.Validate();

@@ -60,6 +60,12 @@ public sealed record TrainingOptions
     /// </summary>
     public ScalarType DType { get; init; } = ScalarType.Float32;
 
+    /// <summary>
+    /// The network's input normalisation: (x − 0.5)·4 for the synthetic set, ImageNet's statistics (as PraNet) for real
+    /// data. A loaded checkpoint brings its own.
+    /// </summary>
+    public InputNormalization Normalization { get; init; } = InputNormalization.Centred;
+
     /// <summary>TorchSharp intra-op threads; 0 keeps TorchSharp's default.</summary>
     public int Threads { get; init; }
 
@@ -71,6 +77,8 @@ public sealed record TrainingOptions
         if (BatchSize < 1) throw new ArgumentException("The batch size must be at least 1.", nameof(BatchSize));
         if (TrainSize < BatchSize) throw new ArgumentException("The training split must hold at least one batch.", nameof(TrainSize));
         if (HeldOutSize < 1) throw new ArgumentException("The held-out split must not be empty.", nameof(HeldOutSize));
+        if (Normalization is null || Normalization.Mean.Count != 3 || Normalization.Std.Count != 3 || System.Linq.Enumerable.Any(Normalization.Std, s => !(s > 0)))
+            throw new ArgumentException("The input normalisation needs three means and three positive standard deviations.", nameof(Normalization));
         if (ScaleRates.Count == 0) throw new ArgumentException("At least one scale rate is needed.", nameof(ScaleRates));
         if (DType is not (ScalarType.Float32 or ScalarType.Float64)) throw new ArgumentException("The dtype must be float32 or float64.", nameof(DType));
         if (LearningRate <= 0) throw new ArgumentException("The learning rate must be positive.", nameof(LearningRate));
@@ -177,7 +185,7 @@ public sealed class Trainer : IDisposable
         torch.manual_seed(options.Seed);
         Train = train;
         TestSets = testSets;
-        _model = new MiniPraNet();
+        _model = new MiniPraNet(options.Normalization);
         _model.to(options.DType);
         _optimizer = optim.Adam(_model.parameters(), lr: options.LearningRate);
         _loss = ILossFunction.Create(options.Loss);

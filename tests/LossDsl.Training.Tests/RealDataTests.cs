@@ -27,8 +27,9 @@ public sealed class RealDataTests : IDisposable
         string checkpoint = Path.Combine(_folders.Root, "checkpoint");
 
         TestSetResult[] before;
-        using (var trainer = new Trainer(Tiny, train, tests))
+        using (var trainer = new Trainer(Tiny with { Normalization = InputNormalization.ImageNet }, train, tests))
         {
+            Assert.Equal(InputNormalization.ImageNet, trainer.Model.Normalization);
             EpochSummary epoch = trainer.TrainEpoch(1);
             Assert.Equal(2, trainer.StepLosses.Count);
             Assert.All(trainer.StepLosses, l => Assert.True(double.IsFinite(l)));
@@ -68,10 +69,13 @@ public sealed class RealDataTests : IDisposable
             Assert.Equal(SegmentationScores.Mean(r.PerImage), r.Mean);
         }
 
-        // A fresh trainer (evaluation only: no training set) loaded from the checkpoint predicts the same maps.
+        // A fresh trainer (evaluation only: no training set, default normalisation) loaded from the checkpoint gets the
+        // checkpoint's normalisation back and predicts the same maps.
         using var reloaded = new Trainer(Tiny, null, tests);
+        Assert.Equal(InputNormalization.Centred, reloaded.Model.Normalization);
         reloaded.LoadCheckpoint(Path.Combine(checkpoint, "model.bin"));
         Assert.Equal(1, reloaded.EpochsDone);
+        Assert.Equal(InputNormalization.ImageNet, reloaded.Model.Normalization);
         for (int s = 0; s < tests.Length; s++)
         {
             TestSetResult again = reloaded.EvaluateTestSet(tests[s]);
