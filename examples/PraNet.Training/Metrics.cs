@@ -123,9 +123,15 @@ public static class PolypMetrics
     /// <summary>
     /// The per-threshold Dice, IoU and E-measure. The binarisation is B = P ≥ k/255 ([PraNet-eval]'s
     /// <c>Fmeasure_calu</c>, UACANet and [PySOD]; PraNet's 2020 main.m binarises with "&gt;" for the E-measure only,
-    /// which gives the same mean whenever G is neither empty nor full, because both extra thresholds then score ¼).
-    /// Following [PraNet-eval]'s <c>Fmeasure_calu</c>, Dice and IoU are 0 when no foreground pixel is predicted
-    /// correctly, so an image whose mask is empty scores 0 at every threshold, whatever is predicted.
+    /// which on 8-bit maps gives the same mean whenever G is neither empty nor full: it trades the all-foreground map
+    /// for the empty one, and both score ¼ per pixel). Following [PraNet-eval]'s <c>Fmeasure_calu</c>, Dice and IoU
+    /// are 0 when no foreground pixel is predicted correctly, so an image whose mask is empty scores 0 at every
+    /// threshold, whatever is predicted.
+    /// <para>
+    /// Ties are exact here: a pixel equal to a threshold counts as foreground. The reference code's thresholds
+    /// (MATLAB's <c>1:-1/255:0</c>, NumPy's <c>linspace(1, 0, 256)</c>) differ from k/255 in the last bit for about
+    /// 100 of the 256 values, so on 8-bit maps it puts the pixels that equal a threshold on either side of it by rounding.
+    /// </para>
     /// </summary>
     public static ThresholdCurves Curves(ReadOnlySpan<double> prediction, ReadOnlySpan<bool> mask)
     {
@@ -133,6 +139,8 @@ public static class PolypMetrics
         {
             throw new ArgumentException("The prediction and the mask must have the same, non-zero number of pixels.", nameof(mask));
         }
+
+        CheckRange(prediction);
 
         // Histogram of the threshold level of every pixel: level(p) = the largest k with p >= k/255, computed
         // with the same expression k / 255.0 the thresholds use, so maps of bytes / 255 tie exactly.
@@ -254,6 +262,7 @@ public static class PolypMetrics
             throw new ArgumentException("The prediction and the mask must have the same, non-zero number of pixels.", nameof(mask));
         }
 
+        CheckRange(prediction);
         double sum = 0;
         for (int i = 0; i < prediction.Length; i++)
         {
@@ -726,6 +735,11 @@ public static class PolypMetrics
                 $"The prediction ({prediction.Length} values) and the mask ({mask.Length} values) must both hold {width} × {height} pixels.", nameof(mask));
         }
 
+        CheckRange(prediction);
+    }
+
+    private static void CheckRange(ReadOnlySpan<double> prediction)
+    {
         foreach (double p in prediction)
         {
             if (!(p >= 0 && p <= 1))

@@ -53,8 +53,14 @@ public sealed class MiniPraNet : Module<Tensor, Tensor[]>
     private const string StdBuffer = "input_std";
 
     /// <summary>The input normalisation in use (from the constructor, or from a loaded checkpoint).</summary>
-    public InputNormalization Normalization => new(
-        [.. get_buffer(MeanBuffer)!.to(ScalarType.Float32).data<float>()], [.. get_buffer(StdBuffer)!.to(ScalarType.Float32).data<float>()]);
+    public InputNormalization Normalization
+    {
+        get
+        {
+            using var scope = torch.NewDisposeScope();
+            return new([.. get_buffer(MeanBuffer)!.to(ScalarType.Float32).data<float>()], [.. get_buffer(StdBuffer)!.to(ScalarType.Float32).data<float>()]);
+        }
+    }
 
     /// <summary>The number of side outputs <see cref="forward"/> returns.</summary>
     public static int SideOutputs => 4;
