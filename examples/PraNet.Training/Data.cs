@@ -4,11 +4,15 @@
 // some hold two. Every sample is a pure function of (seed, index), so the same seed gives the same images on
 // every machine and in every run.
 using System;
+using System.Collections.Generic;
 using static TorchSharp.torch;
 
 namespace PraNet.Training;
 
-/// <summary>An in-memory set of RGB images (3×S×S, values in [0, 1]) and binary masks (1×S×S).</summary>
+/// <summary>
+/// An in-memory set of RGB images (3×S×S, values in [0, 1]) and masks (1×S×S, values in [0, 1]: binary for the
+/// synthetic set, soft where a mask file was resized to S×S).
+/// </summary>
 public sealed class PolypDataset
 {
     private PolypDataset(int count, int size, float[] images, float[] masks)
@@ -28,10 +32,10 @@ public sealed class PolypDataset
     /// <summary>All images, N×3×S×S contiguous, values in [0, 1].</summary>
     public float[] Images { get; }
 
-    /// <summary>All masks, N×1×S×S contiguous, values 0 or 1.</summary>
+    /// <summary>All masks, N×1×S×S contiguous, values in [0, 1] (0 or 1 for the synthetic set).</summary>
     public float[] Masks { get; }
 
-    /// <summary>The fraction of samples whose mask is empty (no polyp).</summary>
+    /// <summary>The fraction of samples whose mask is empty (no value above 0.5).</summary>
     public double EmptyFraction
     {
         get
@@ -40,7 +44,7 @@ public sealed class PolypDataset
             int empty = 0;
             for (int i = 0; i < Count; i++)
             {
-                if (Masks.AsSpan(i * plane, plane).IndexOfAnyExcept(0f) < 0)
+                if (!Masks.AsSpan(i * plane, plane).ContainsAnyExceptInRange(0f, 0.5f))
                 {
                     empty++;
                 }
@@ -66,6 +70,24 @@ public sealed class PolypDataset
         {
             int sampleSeed = SampleSeed(seed, firstIndex + i);
             SampleGenerator.Draw(new Random(sampleSeed), size, images.AsSpan(i * 3 * plane, 3 * plane), masks.AsSpan(i * plane, plane));
+        }
+
+        return new PolypDataset(count, size, images, masks);
+    }
+
+    /// <summary>
+    /// Wraps loaded data: <paramref name="images"/> N×3×S×S in [0, 1] and <paramref name="masks"/> N×1×S×S in [0, 1]
+    /// (soft masks are allowed: the structure loss takes them, and the quick held-out score binarises at 0.5).
+    /// </summary>
+    public static PolypDataset FromArrays(int count, int size, float[] images, float[] masks)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(masks);
+        if (images.Length != (long)count * 3 * size * size || masks.Length != (long)count * size * size)
+        {
+            throw new ArgumentException($"Expected {count} images of 3×{size}×{size} and {count} masks of {size}×{size}.", nameof(images));
         }
 
         return new PolypDataset(count, size, images, masks);
@@ -99,6 +121,70 @@ public sealed class PolypDataset
         }
 
         return tensor(buffer, [indices.Length, channels, Size, Size]);
+    }
+}
+
+/// <summary>The full-size binary ground truth of one test image, as the evaluation compares against it.</summary>
+/// <param name="Name">The image's file name; its prediction PNG is written as the same name with extension .png.</param>
+/// <param name="Width">Width of the original mask.</param>
+/// <param name="Height">Height of the original mask.</param>
+/// <param name="Mask">Width × Height values, row-major: the mask's gray value &gt; 128.</param>
+public sealed record GroundTruth(string Name, int Width, int Height, bool[] Mask);
+
+/// <summary>A named test set: the network's inputs at the training size and each image's full-size ground truth.</summary>
+public sealed class TestSet
+{
+    /// <summary>Creates a test set; <paramref name="truths"/> holds one entry per sample of <paramref name="data"/>.</summary>
+    public TestSet(string name, PolypDataset data, IReadOnlyList<GroundTruth> truths)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(truths);
+        if (truths.Count != data.Count)
+        {
+            throw new ArgumentException($"Test set '{name}' has {data.Count} images but {truths.Count} ground truths.", nameof(truths));
+        }
+
+        foreach (GroundTruth t in truths)
+        {
+            if (t.Width < 1 || t.Height < 1 || t.Mask.Length != t.Width * t.Height)
+            {
+                throw new ArgumentException($"The ground truth of '{t.Name}' does not hold {t.Width}×{t.Height} pixels.", nameof(truths));
+            }
+        }
+
+        Name = name;
+        Data = data;
+        Truths = truths;
+    }
+
+    /// <summary>The set's name (a folder name, "&lt;folder&gt;-held-out" for a split, or "synthetic-held-out").</summary>
+    public string Name { get; }
+
+    /// <summary>The images (and masks) at the training size, in the order of <see cref="Truths"/>.</summary>
+    public PolypDataset Data { get; }
+
+    /// <summary>The full-size binary masks the six metrics are computed against.</summary>
+    public IReadOnlyList<GroundTruth> Truths { get; }
+
+    /// <summary>A synthetic set: the masks are already binary and at the image size; images are named 0000.png, 0001.png, ….</summary>
+    public static TestSet FromSynthetic(string name, PolypDataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        int plane = data.Size * data.Size;
+        var truths = new GroundTruth[data.Count];
+        for (int i = 0; i < data.Count; i++)
+        {
+            var mask = new bool[plane];
+            for (int p = 0; p < plane; p++)
+            {
+                mask[p] = data.Masks[(i * plane) + p] > 0.5f;
+            }
+
+            truths[i] = new GroundTruth(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{i:D4}.png"), data.Size, data.Size, mask);
+        }
+
+        return new TestSet(name, data, truths);
     }
 }
 

@@ -3,6 +3,8 @@
 // cover, 1 − σ(coarser), and predicts a residual). Every level's map is a side output, upsampled bilinearly to
 // the input size for deep supervision; the finest one is the prediction.
 using System;
+using System.Collections.Generic;
+using System.Linq;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -12,7 +14,8 @@ using F = TorchSharp.torch.nn.functional;
 namespace PraNet.Training;
 
 /// <summary>
-/// A small PraNet-style segmentation network. Input: B×3×H×W images in [0, 1] with H and W multiples of 8.
+/// A small PraNet-style segmentation network. Input: B×3×H×W RGB images in [0, 1] with H and W multiples of 8,
+/// normalised inside per channel (see <see cref="InputNormalization"/>).
 /// Output: four logit maps B×1×H×W, coarsest first; the last one is the prediction.
 /// </summary>
 public sealed class MiniPraNet : Module<Tensor, Tensor[]>
@@ -22,10 +25,16 @@ public sealed class MiniPraNet : Module<Tensor, Tensor[]>
     private readonly Module<Tensor, Tensor> _global;
     private readonly Sequential _ra3, _ra2, _ra1;
 
-    /// <summary>Creates the network with the given channel widths (encoder levels 1–4).</summary>
-    public MiniPraNet(int c1 = 16, int c2 = 32, int c3 = 48, int c4 = 64)
+    /// <summary>
+    /// Creates the network with the given input normalisation (<see cref="InputNormalization.Centred"/> when null) and
+    /// channel widths (encoder levels 1–4). The normalisation is kept as two buffers, so a saved model carries it.
+    /// </summary>
+    public MiniPraNet(InputNormalization? normalization = null, int c1 = 16, int c2 = 32, int c3 = 48, int c4 = 64)
         : base(nameof(MiniPraNet))
     {
+        InputNormalization n = normalization ?? InputNormalization.Centred;
+        register_buffer(MeanBuffer, torch.tensor(n.Mean.ToArray(), [1, 3, 1, 1]));
+        register_buffer(StdBuffer, torch.tensor(n.Std.ToArray(), [1, 3, 1, 1]));
         _enc1 = Block(3, c1);
         _enc2 = Block(c1, c2);
         _enc3 = Block(c2, c3);
@@ -40,14 +49,27 @@ public sealed class MiniPraNet : Module<Tensor, Tensor[]>
         RegisterComponents();
     }
 
+    private const string MeanBuffer = "input_mean";
+    private const string StdBuffer = "input_std";
+
+    /// <summary>The input normalisation in use (from the constructor, or from a loaded checkpoint).</summary>
+    public InputNormalization Normalization
+    {
+        get
+        {
+            using var scope = torch.NewDisposeScope();
+            return new([.. get_buffer(MeanBuffer)!.to(ScalarType.Float32).data<float>()], [.. get_buffer(StdBuffer)!.to(ScalarType.Float32).data<float>()]);
+        }
+    }
+
     /// <summary>The number of side outputs <see cref="forward"/> returns.</summary>
     public static int SideOutputs => 4;
 
     /// <inheritdoc/>
     public override Tensor[] forward(Tensor images)
     {
-        // Normalise roughly to zero mean, unit variance.
-        Tensor x = (images - 0.5) * 4.0;
+        // Per-channel normalisation (ImageNet's for real data, as PraNet's loader applies it with transforms.Normalize).
+        Tensor x = (images - get_buffer(MeanBuffer)!) / get_buffer(StdBuffer)!;
         Tensor e1 = _enc1.forward(x);                              // H
         Tensor e2 = _enc2.forward(F.max_pool2d(e1, 2));            // H/2
         Tensor e3 = _enc3.forward(F.max_pool2d(e2, 2));            // H/4
@@ -93,4 +115,25 @@ public sealed class MiniPraNet : Module<Tensor, Tensor[]>
     /// <remarks>PraNet's multi-scale training: <c>int(round(trainsize * rate / 32) * 32)</c>.</remarks>
     public static int ScaledSize(int size, double rate, int multiple) =>
         Math.Max(multiple, (int)Math.Round(size * rate / multiple, MidpointRounding.AwayFromZero) * multiple);
+}
+
+/// <summary>
+/// The per-channel mean and standard deviation input images are normalised with, x' = (x − mean)/std.
+/// </summary>
+/// <param name="Mean">Mean per RGB channel.</param>
+/// <param name="Std">Standard deviation per RGB channel.</param>
+public sealed record InputNormalization(IReadOnlyList<float> Mean, IReadOnlyList<float> Std)
+{
+    /// <summary>ImageNet's statistics, which PraNet normalises its inputs with (used for real data sets).</summary>
+    public static InputNormalization ImageNet { get; } = new([0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
+
+    /// <summary>Mean 0.5 and standard deviation 0.25 on every channel, (x − 0.5)·4: the synthetic set's default.</summary>
+    public static InputNormalization Centred { get; } = new([0.5f, 0.5f, 0.5f], [0.25f, 0.25f, 0.25f]);
+
+    /// <inheritdoc/>
+    public bool Equals(InputNormalization? other) =>
+        other is not null && System.Linq.Enumerable.SequenceEqual(Mean, other.Mean) && System.Linq.Enumerable.SequenceEqual(Std, other.Std);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Mean.Count > 0 ? Mean[0] : 0, Std.Count > 0 ? Std[0] : 0);
 }

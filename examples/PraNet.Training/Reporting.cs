@@ -64,6 +64,37 @@ public static class ConsoleReport
         }
     }
 
+    /// <summary>Prints the results table: one row per test set, its image count and PraNet's six metrics.</summary>
+    public static void Results(IReadOnlyList<TestSetResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        string[] headers = ["test set", "images", .. SegmentationScores.Names];
+        var rows = results.Select(r => (string[])[r.Name, Invariant($"{r.Maps.Count}"), .. r.Mean.ToArray().Select(v => Invariant($"{v:F4}"))]).ToList();
+        if (Interactive)
+        {
+            var table = new Table().Border(TableBorder.Rounded).Title("[bold]PraNet's metrics per test set[/]");
+            foreach (string h in headers)
+            {
+                table.AddColumn(new TableColumn(Markup.Escape(h)) { Alignment = h == "test set" ? Justify.Left : Justify.Right });
+            }
+
+            foreach (string[] row in rows)
+            {
+                table.AddRow(row.Select(Markup.Escape).ToArray());
+            }
+
+            AnsiConsole.Write(table);
+            return;
+        }
+
+        int[] widths = [.. headers.Select((h, c) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[c].Length)))];
+        Console.WriteLine(string.Join("  ", headers.Select((h, c) => c == 0 ? h.PadRight(widths[c]) : h.PadLeft(widths[c]))));
+        foreach (string[] row in rows)
+        {
+            Console.WriteLine(string.Join("  ", row.Select((v, c) => c == 0 ? v.PadRight(widths[c]) : v.PadLeft(widths[c]))));
+        }
+    }
+
     /// <summary>Prints a line, with markup on a terminal and without it elsewhere.</summary>
     public static void Line(string markup)
     {
@@ -91,7 +122,14 @@ public static class Figures
     {
         ArgumentNullException.ThrowIfNull(result);
         var loss = new ScottPlot.Plot();
-        double[] stepX = Enumerable.Range(1, result.StepLosses.Count).Select(i => (double)i / stepsPerEpoch).ToArray();
+        if (result.Epochs.Count == 0)
+        {
+            throw new ArgumentException("There are no epochs to plot.", nameof(result));
+        }
+
+        // A resumed run starts after the checkpoint's epochs; its first quality point is the network as loaded.
+        int before = result.Epochs[0].Epoch - 1;
+        double[] stepX = Enumerable.Range(1, result.StepLosses.Count).Select(i => before + ((double)i / stepsPerEpoch)).ToArray();
         var steps = loss.Add.ScatterLine(stepX, result.StepLosses.ToArray());
         steps.LegendText = "loss per step";
         steps.Color = ScottPlot.Colors.SteelBlue.WithAlpha(0.5);
@@ -107,7 +145,7 @@ public static class Figures
         loss.ShowLegend(ScottPlot.Alignment.UpperRight);
 
         var quality = new ScottPlot.Plot();
-        double[] qx = [0, .. epochX];
+        double[] qx = [before, .. epochX];
         var dice = quality.Add.Scatter(qx, [result.Initial.Dice, .. result.Epochs.Select(e => e.HeldOut.Dice)]);
         dice.LegendText = "Dice";
         dice.LineWidth = 2;
@@ -122,7 +160,7 @@ public static class Figures
         baseline.Color = ScottPlot.Colors.Gray;
         quality.Axes.SetLimitsY(0, 1);
         quality.Title("Held-out segmentation quality (σ > 0.5)");
-        quality.XLabel("epoch (0 = untrained)");
+        quality.XLabel(before == 0 ? "epoch (0 = untrained)" : string.Create(CultureInfo.InvariantCulture, $"epoch ({before} = the checkpoint this run resumed from)"));
         quality.YLabel("score");
         quality.ShowLegend(ScottPlot.Alignment.LowerRight);
 
