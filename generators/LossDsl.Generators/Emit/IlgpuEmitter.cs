@@ -256,6 +256,41 @@ internal static class IlgpuEmitter
             w.Line($"private {FloatBuffer}? _lossBuffer;");
             w.Line("private bool _disposed;");
             w.Line();
+            EmitKernelList(w);
+        }
+
+        /// <summary>
+        /// The kernels this runner loads, for tools that compile them ahead of time without a device (the PTX test): each
+        /// method with whether it is explicitly grouped, the shared stencil kernels included.
+        /// </summary>
+        private void EmitKernelList(CodeWriter w)
+        {
+            const string Flags = "global::System.Reflection.BindingFlags.Static | global::System.Reflection.BindingFlags.NonPublic";
+            var entries = new List<string>();
+            foreach (var (used, name) in new[] { (_hasBox, "BoxRows"), (_hasBox, "BoxColumns"), (_hasExtremum, "ExtremumRows"), (_hasExtremum, "ExtremumColumns") })
+            {
+                if (used)
+                {
+                    entries.Add($"(typeof({Stencils}).GetMethod(\"{name}\")!, false)");
+                }
+            }
+
+            foreach (var k in _kernels)
+            {
+                entries.Add($"(typeof(Ilgpu).GetMethod(\"{k.Name}\", {Flags})!, {(k.Grouped ? "true" : "false")})");
+            }
+
+            w.Doc("summary", "Every kernel this runner loads, with whether it is explicitly grouped (launched with a <c>KernelConfig</c>) or\nimplicitly grouped (an index first): for tools that compile them ahead of time, such as a PTX build without a device.");
+            w.Line("public static global::System.Collections.Generic.IReadOnlyList<(global::System.Reflection.MethodInfo Method, bool ExplicitlyGrouped)> KernelMethods { get; } =");
+            w.Line("    new (global::System.Reflection.MethodInfo, bool)[]");
+            w.Line("    {");
+            foreach (var e in entries)
+            {
+                w.Line("        " + e + ",");
+            }
+
+            w.Line("    };");
+            w.Line();
         }
 
         private void EmitConstructor(CodeWriter w)

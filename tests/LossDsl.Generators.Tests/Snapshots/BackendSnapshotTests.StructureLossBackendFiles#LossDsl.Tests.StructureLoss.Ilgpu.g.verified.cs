@@ -110,6 +110,21 @@ static partial class StructureLoss
         private bool _disposed;
 
         /// <summary>
+        /// Every kernel this runner loads, with whether it is explicitly grouped (launched with a <c>KernelConfig</c>) or
+        /// implicitly grouped (an index first): for tools that compile them ahead of time, such as a PTX build without a device.
+        /// </summary>
+        public static global::System.Collections.Generic.IReadOnlyList<(global::System.Reflection.MethodInfo Method, bool ExplicitlyGrouped)> KernelMethods { get; } =
+            new (global::System.Reflection.MethodInfo, bool)[]
+            {
+                (typeof(global::LossDsl.Ilgpu.IlgpuStencils).GetMethod("BoxRows")!, false),
+                (typeof(global::LossDsl.Ilgpu.IlgpuStencils).GetMethod("BoxColumns")!, false),
+                (typeof(Ilgpu).GetMethod("Forward", global::System.Reflection.BindingFlags.Static | global::System.Reflection.BindingFlags.NonPublic)!, true),
+                (typeof(Ilgpu).GetMethod("Plane", global::System.Reflection.BindingFlags.Static | global::System.Reflection.BindingFlags.NonPublic)!, false),
+                (typeof(Ilgpu).GetMethod("Finish", global::System.Reflection.BindingFlags.Static | global::System.Reflection.BindingFlags.NonPublic)!, false),
+                (typeof(Ilgpu).GetMethod("Backward", global::System.Reflection.BindingFlags.Static | global::System.Reflection.BindingFlags.NonPublic)!, false),
+            };
+
+        /// <summary>
         /// Loads the kernels for <paramref name="accelerator"/> (compiling them on first use) and allocates nothing else until the first call.
         /// Create the accelerator's context with <c>EnableAlgorithms()</c> (as <see cref="global::LossDsl.Ilgpu.IlgpuBridge.CreateContext"/> does) for GPU targets.
         /// </summary>
