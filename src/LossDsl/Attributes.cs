@@ -56,7 +56,7 @@ public sealed class LossAttribute : Attribute
 public sealed class TermAttribute : Attribute
 {
     /// <summary>The factor this term is multiplied by in the sum of terms; 1 by default.</summary>
-    public double Weight { get; set; } = 1.0;
+    public double Weight { get; set; } = AttributeDefaults.Weight;
 }
 
 /// <summary>
@@ -67,10 +67,10 @@ public sealed class TermAttribute : Attribute
 public sealed class BoundaryWeightAttribute : Attribute
 {
     /// <summary>Odd pooling window size; 31 by default (PraNet).</summary>
-    public int Kernel { get; set; } = 31;
+    public int Kernel { get; set; } = AttributeDefaults.BoundaryKernel;
 
     /// <summary>Weight gain at boundaries; 5 by default (PraNet).</summary>
-    public double Gain { get; set; } = 5.0;
+    public double Gain { get; set; } = AttributeDefaults.BoundaryGain;
 }
 
 /// <summary>
@@ -81,7 +81,7 @@ public sealed class BoundaryWeightAttribute : Attribute
 public sealed class WeightedBceAttribute : Attribute
 {
     /// <summary>The factor of this term in the sum of terms; 1 by default.</summary>
-    public double Weight { get; set; } = 1.0;
+    public double Weight { get; set; } = AttributeDefaults.Weight;
 }
 
 /// <summary>
@@ -91,10 +91,10 @@ public sealed class WeightedBceAttribute : Attribute
 public sealed class WeightedIoUAttribute : Attribute
 {
     /// <summary>The smoothing constant <c>s</c>; 1 by default (PraNet).</summary>
-    public double Smooth { get; set; } = 1.0;
+    public double Smooth { get; set; } = AttributeDefaults.Smooth;
 
     /// <summary>The factor of this term in the sum of terms; 1 by default.</summary>
-    public double Weight { get; set; } = 1.0;
+    public double Weight { get; set; } = AttributeDefaults.Weight;
 }
 
 /// <summary>Built-in term: the soft Dice loss <c>1 − (2 Σ p·t + s) / (Σ p + Σ t + s)</c> per plane, <c>p = sigmoid(pred)</c>.</summary>
@@ -102,10 +102,10 @@ public sealed class WeightedIoUAttribute : Attribute
 public sealed class SoftDiceAttribute : Attribute
 {
     /// <summary>The smoothing constant <c>s</c>; 1 by default.</summary>
-    public double Smooth { get; set; } = 1.0;
+    public double Smooth { get; set; } = AttributeDefaults.Smooth;
 
     /// <summary>The factor of this term in the sum of terms; 1 by default.</summary>
-    public double Weight { get; set; } = 1.0;
+    public double Weight { get; set; } = AttributeDefaults.Weight;
 }
 
 /// <summary>
@@ -116,13 +116,13 @@ public sealed class SoftDiceAttribute : Attribute
 public sealed class FocalAttribute : Attribute
 {
     /// <summary>The focusing exponent γ; 2 by default.</summary>
-    public double Gamma { get; set; } = 2.0;
+    public double Gamma { get; set; } = AttributeDefaults.FocalGamma;
 
     /// <summary>The positive-class balance α; 0.25 by default.</summary>
-    public double Alpha { get; set; } = 0.25;
+    public double Alpha { get; set; } = AttributeDefaults.FocalAlpha;
 
     /// <summary>The factor of this term in the sum of terms; 1 by default.</summary>
-    public double Weight { get; set; } = 1.0;
+    public double Weight { get; set; } = AttributeDefaults.Weight;
 }
 
 /// <summary>Built-in term: the Tversky loss <c>1 − (Σ p·t + s) / (Σ p·t + α Σ p(1 − t) + β Σ (1 − p)t + s)</c>.</summary>
@@ -130,14 +130,14 @@ public sealed class FocalAttribute : Attribute
 public sealed class TverskyAttribute : Attribute
 {
     /// <summary>Weight of false positives; 0.5 by default.</summary>
-    public double Alpha { get; set; } = 0.5;
+    public double Alpha { get; set; } = AttributeDefaults.TverskyAlpha;
 
     /// <summary>Weight of false negatives; 0.5 by default.</summary>
-    public double Beta { get; set; } = 0.5;
+    public double Beta { get; set; } = AttributeDefaults.TverskyBeta;
 
     /// <summary>The smoothing constant <c>s</c>; 1 by default.</summary>
-    public double Smooth { get; set; } = 1.0;
+    public double Smooth { get; set; } = AttributeDefaults.Smooth;
 
     /// <summary>The factor of this term in the sum of terms; 1 by default.</summary>
-    public double Weight { get; set; } = 1.0;
+    public double Weight { get; set; } = AttributeDefaults.Weight;
 }

@@ -30,7 +30,7 @@ internal static class ReferenceEmitter
             w.Line("    var __loss = new double[__shape.Planes];");
             foreach (var t in spec.Terms)
             {
-                string call = t.ReferenceCall;
+                string call = Call(spec, t.Reference);
                 if (t.IsBatch)
                 {
                     w.Line($"    double __{t.Name} = {call}.Value;");
@@ -63,4 +63,25 @@ internal static class ReferenceEmitter
             w.Close();
         });
     }
+
+    /// <summary>A reference call as C#: owners fully qualified, inputs as the entry point's parameters, numbers as literals.</summary>
+    private static string Call(LossSpec spec, ReferenceCall call)
+    {
+        string owner = call.Owner switch
+        {
+            CallOwner.LossClass => Shell.Qualified(spec) + ".",
+            CallOwner.Prelude => "global::LossDsl.Prelude.",
+            _ => string.Empty,
+        };
+        return $"{owner}{call.Method}({string.Join(", ", call.Args.Select(a => Arg(spec, a)))})";
+    }
+
+    private static string Arg(LossSpec spec, ReferenceArg arg) => arg switch
+    {
+        ReferenceArg.Input i => Shell.Id(i.Name),
+        ReferenceArg.Number { Integer: true } n => ((long)n.Value).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ReferenceArg.Number n => CodeWriter.Num(n.Value),
+        ReferenceArg.Nested c => Call(spec, c.Call),
+        _ => throw new System.ArgumentOutOfRangeException(nameof(arg)),
+    };
 }

@@ -104,10 +104,46 @@ internal sealed record Graph(ImmutableEquatableArray<Node> Nodes)
 internal sealed record InputSpec(string Name, InputRole Role) : IEquatable<InputSpec>;
 
 /// <summary>
-/// A term: the declared name, the root node of its value, its weight, whether it is a whole-batch value, and the C#
-/// call that evaluates it with the reference interpreter (over parameters named after the inputs).
+/// A term: the declared name, the root node of its value, its weight, whether it is a whole-batch value, and the call
+/// that evaluates it with the reference interpreter.
 /// </summary>
-internal sealed record TermSpec(string Name, int Root, double Weight, bool IsBatch, string ReferenceCall);
+internal sealed record TermSpec(string Name, int Root, double Weight, bool IsBatch, ReferenceCall Reference);
+
+/// <summary>Whose method a <see cref="ReferenceCall"/> calls.</summary>
+internal enum CallOwner
+{
+    /// <summary>A method of the loss class itself (a declared term).</summary>
+    LossClass,
+
+    /// <summary>A function of <c>LossDsl.Prelude</c> (an attribute term or the boundary weight).</summary>
+    Prelude,
+
+    /// <summary>A helper of the generated reference class (<c>Ones(like)</c>: a field of ones shaped like an input).</summary>
+    Reference,
+}
+
+/// <summary>
+/// A call of a DSL method evaluated by the reference interpreter: the term as declared, for the reference entry point
+/// to call with the interpreter's values. Emit prints it; nothing here is C# text.
+/// </summary>
+internal sealed record ReferenceCall(CallOwner Owner, string Method, ImmutableEquatableArray<ReferenceArg> Args);
+
+/// <summary>An argument of a <see cref="ReferenceCall"/>.</summary>
+internal abstract record ReferenceArg
+{
+    private ReferenceArg()
+    {
+    }
+
+    /// <summary>A declared input, by name (the reference entry point's parameter of that name).</summary>
+    public sealed record Input(string Name) : ReferenceArg;
+
+    /// <summary>A constant; <paramref name="Integer"/> when the parameter is an <c>int</c>.</summary>
+    public sealed record Number(double Value, bool Integer) : ReferenceArg;
+
+    /// <summary>The value of another call.</summary>
+    public sealed record Nested(ReferenceCall Call) : ReferenceArg;
+}
 
 /// <summary>Where the generated partial class lives.</summary>
 internal sealed record TypeTarget(string? Namespace, string Name, string Accessibility, ImmutableEquatableArray<string> ContainingTypes)

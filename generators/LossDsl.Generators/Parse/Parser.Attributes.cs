@@ -59,7 +59,7 @@ internal sealed partial class Parser
                 return weight = _g.Const(1);
             }
 
-            double k = Named(bw, "Kernel", 31), gain = Named(bw, "Gain", 5);
+            double k = Named(bw, "Kernel", AttributeDefaults.BoundaryKernel), gain = Named(bw, "Gain", AttributeDefaults.BoundaryGain);
             if (k <= 0 || k % 2 == 0)
             {
                 Report(DiagnosticDescriptors.BadKernel, Where(bw), "BoundaryWeight", k.ToString(CultureInfo.InvariantCulture));
@@ -84,17 +84,20 @@ internal sealed partial class Parser
             return ok;
         }
 
-        string Lit(double v) => LossDsl.Generators.Emit.CodeWriter.Num(v);
-        string WeightCall() => Find("BoundaryWeightAttribute") is { } bw
-            ? $"global::LossDsl.Prelude.BoundaryWeight(mask, {(int)Named(bw, "Kernel", 31)}, {Lit(Named(bw, "Gain", 5))})"
-            : "Ones(mask)";
+        // The reference interpreter evaluates an attribute term as the prelude call it stands for.
+        var predArg = new ReferenceArg.Input("pred");
+        var maskArg = new ReferenceArg.Input("mask");
+        ReferenceArg Num(double v) => new ReferenceArg.Number(v, Integer: false);
+        ReferenceArg WeightArg() => new ReferenceArg.Nested(Find("BoundaryWeightAttribute") is { } bw
+            ? new ReferenceCall(CallOwner.Prelude, "BoundaryWeight", new ReferenceArg[] { maskArg, new ReferenceArg.Number((int)Named(bw, "Kernel", AttributeDefaults.BoundaryKernel), Integer: true), Num(Named(bw, "Gain", AttributeDefaults.BoundaryGain)) }.ToEquatable())
+            : new ReferenceCall(CallOwner.Reference, "Ones", new ReferenceArg[] { maskArg }.ToEquatable()));
 
-        void Add(AttributeData a, string termName, int? root, string call)
+        void Add(AttributeData a, string termName, int? root, params ReferenceArg[] args)
         {
-            double w = Named(a, "Weight", 1);
+            double w = Named(a, "Weight", AttributeDefaults.Weight);
             if (root is int r && Check(a, "Weight", w, !double.IsNaN(w) && !double.IsInfinity(w)))
             {
-                terms.Add(new TermSpec(termName, r, w, false, "global::LossDsl.Prelude." + call));
+                terms.Add(new TermSpec(termName, r, w, false, new ReferenceCall(CallOwner.Prelude, termName, args.ToEquatable())));
             }
         }
 
@@ -110,39 +113,39 @@ internal sealed partial class Parser
                 case "WeightedBceAttribute":
                     if (Weight(a) is int wb)
                     {
-                        Add(a, "WeightedBce", CallPrelude("WeightedBce", L + "," + T + "," + F, Where(a), p, m, wb), $"WeightedBce(pred, mask, {WeightCall()})");
+                        Add(a, "WeightedBce", CallPrelude("WeightedBce", L + "," + T + "," + F, Where(a), p, m, wb), predArg, maskArg, WeightArg());
                     }
 
                     break;
                 case "WeightedIoUAttribute":
-                    double s = Named(a, "Smooth", 1);
+                    double s = Named(a, "Smooth", AttributeDefaults.Smooth);
                     if (Check(a, "Smooth", s, s >= 0) && Weight(a) is int wi)
                     {
-                        Add(a, "WeightedIoU", CallPrelude("WeightedIoU", L + "," + T + "," + F + ",double", Where(a), p, m, wi, _g.Const(s)), $"WeightedIoU(pred, mask, {WeightCall()}, {Lit(s)})");
+                        Add(a, "WeightedIoU", CallPrelude("WeightedIoU", L + "," + T + "," + F + ",double", Where(a), p, m, wi, _g.Const(s)), predArg, maskArg, WeightArg(), Num(s));
                     }
 
                     break;
                 case "SoftDiceAttribute":
-                    double sd = Named(a, "Smooth", 1);
+                    double sd = Named(a, "Smooth", AttributeDefaults.Smooth);
                     if (Check(a, "Smooth", sd, sd >= 0))
                     {
-                        Add(a, "SoftDice", CallPrelude("SoftDice", L + "," + T + ",double", Where(a), p, m, _g.Const(sd)), $"SoftDice(pred, mask, {Lit(sd)})");
+                        Add(a, "SoftDice", CallPrelude("SoftDice", L + "," + T + ",double", Where(a), p, m, _g.Const(sd)), predArg, maskArg, Num(sd));
                     }
 
                     break;
                 case "FocalAttribute":
-                    double alpha = Named(a, "Alpha", 0.25), gamma = Named(a, "Gamma", 2);
+                    double alpha = Named(a, "Alpha", AttributeDefaults.FocalAlpha), gamma = Named(a, "Gamma", AttributeDefaults.FocalGamma);
                     if (Check(a, "Alpha", alpha, alpha >= 0 && alpha <= 1) && Check(a, "Gamma", gamma, gamma >= 0))
                     {
-                        Add(a, "Focal", CallPrelude("Focal", L + "," + T + ",double,double", Where(a), p, m, _g.Const(alpha), _g.Const(gamma)), $"Focal(pred, mask, {Lit(alpha)}, {Lit(gamma)})");
+                        Add(a, "Focal", CallPrelude("Focal", L + "," + T + ",double,double", Where(a), p, m, _g.Const(alpha), _g.Const(gamma)), predArg, maskArg, Num(alpha), Num(gamma));
                     }
 
                     break;
                 case "TverskyAttribute":
-                    double ta = Named(a, "Alpha", 0.5), tb = Named(a, "Beta", 0.5), ts = Named(a, "Smooth", 1);
+                    double ta = Named(a, "Alpha", AttributeDefaults.TverskyAlpha), tb = Named(a, "Beta", AttributeDefaults.TverskyBeta), ts = Named(a, "Smooth", AttributeDefaults.Smooth);
                     if (Check(a, "Alpha", ta, ta >= 0) && Check(a, "Beta", tb, tb >= 0) && Check(a, "Smooth", ts, ts >= 0))
                     {
-                        Add(a, "Tversky", CallPrelude("Tversky", L + "," + T + ",double,double,double", Where(a), p, m, _g.Const(ta), _g.Const(tb), _g.Const(ts)), $"Tversky(pred, mask, {Lit(ta)}, {Lit(tb)}, {Lit(ts)})");
+                        Add(a, "Tversky", CallPrelude("Tversky", L + "," + T + ",double,double,double", Where(a), p, m, _g.Const(ta), _g.Const(tb), _g.Const(ts)), predArg, maskArg, Num(ta), Num(tb), Num(ts));
                     }
 
                     break;

@@ -307,7 +307,7 @@ internal sealed partial class Parser
             return;
         }
 
-        terms.Add(new TermSpec(method.Name, root, weight, ret == Ns + ".Batch", method.ContainingType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) + "." + method.Name + "(" + string.Join(", ", method.Parameters.Select(p => "@" + p.Name)) + ")"));
+        terms.Add(new TermSpec(method.Name, root, weight, ret == Ns + ".Batch", new ReferenceCall(CallOwner.LossClass, method.Name, method.Parameters.Select(p => (ReferenceArg)new ReferenceArg.Input(p.Name)).ToEquatable())));
     }
 
     // ---------------------------------------------------------------- method bodies
