@@ -69,22 +69,38 @@ public sealed class LossGenerator : IIncrementalGenerator
             .Select(static (s, _) => KernelPlanner.Plan(s))
             .WithTrackingName(TrackingNames.Kernels);
 
-        context.RegisterSourceOutput(programs, static (spc, s) =>
+        // Where each loss is declared, relative to its project, for the loss card. It meets the kernel programs only at the
+        // emit step, so moving a class re-prints its files without re-running the schedule.
+        var projectDir = context.AnalyzerConfigOptionsProvider
+            .Select(static (o, _) => o.GlobalOptions.TryGetValue("build_property.ProjectDir", out var dir) ? dir : null);
+        var sites = parsed
+            .Where(static r => r.Spec is not null && r.Location is not null)
+            .Select(static (r, _) => (Key: r.Spec!.Type.FullName, Path: r.Location!.FilePath, Line: r.Location.LineSpan.Start.Line + 1))
+            .Collect()
+            .Combine(projectDir);
+
+        context.RegisterSourceOutput(programs.Combine(sites), static (spc, pair) =>
         {
-            spc.AddSource(Shell.Hint(s.Spec, "Reference"), ReferenceEmitter.Emit(s.Schedule));
+            var s = pair.Left;
+            var (list, dir) = pair.Right;
+            var site = list.FirstOrDefault(x => x.Key == s.Spec.Type.FullName);
+            string card = LossCard.Render(s.Schedule, site.Path is null ? null : $"{RelativePath(site.Path, dir)}({site.Line.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
+            void Add(string backend, string text) => spc.AddSource(Shell.Hint(s.Spec, backend), Shell.WithCard(text, card));
+
+            Add("Reference", ReferenceEmitter.Emit(s.Schedule));
             if (s.Spec.Backends.HasFlag(BackendSet.Cpu))
             {
-                spc.AddSource(Shell.Hint(s.Spec, "Cpu"), CpuEmitter.Emit(s));
+                Add("Cpu", CpuEmitter.Emit(s));
             }
 
             if (s.Spec.Backends.HasFlag(BackendSet.TorchSharp) && TorchSharpEmitter.Emit(s) is { } torch)
             {
-                spc.AddSource(Shell.Hint(s.Spec, "TorchSharp"), torch);
+                Add("TorchSharp", torch);
             }
 
             if (s.Spec.Backends.HasFlag(BackendSet.Ilgpu) && IlgpuEmitter.Emit(s) is { } ilgpu)
             {
-                spc.AddSource(Shell.Hint(s.Spec, "Ilgpu"), ilgpu);
+                Add("Ilgpu", ilgpu);
             }
         });
 
@@ -122,6 +138,27 @@ public sealed class LossGenerator : IIncrementalGenerator
                 spc.ReportDiagnostic(info.ToDiagnostic());
             }
         });
+    }
+
+    /// <summary>
+    /// A declaration's path as the user knows it: relative to the project directory with forward slashes, or the file name
+    /// alone when the file lies elsewhere or the directory is unknown (never a machine's absolute path).
+    /// </summary>
+    internal static string RelativePath(string path, string? projectDir)
+    {
+        string p = path.Replace('\\', '/');
+        if (projectDir is { Length: > 0 })
+        {
+            string d = projectDir.Replace('\\', '/');
+            d = d.EndsWith("/", System.StringComparison.Ordinal) ? d : d + "/";
+            if (p.StartsWith(d, System.StringComparison.OrdinalIgnoreCase))
+            {
+                return p.Substring(d.Length);
+            }
+        }
+
+        int slash = p.LastIndexOf('/');
+        return slash >= 0 ? p.Substring(slash + 1) : p;
     }
 
     /// <summary>The compiler's middle: lower, differentiate and schedule a parsed loss (the kernel program is planned from it).</summary>

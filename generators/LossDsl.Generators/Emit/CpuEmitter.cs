@@ -217,7 +217,7 @@ internal static class CpuEmitter
             w.Line("    private double[] _batch = global::System.Array.Empty<double>();");
             foreach (var f in _s.Fields)
             {
-                w.Line($"    private {_t}[] _field{f.Index} = global::System.Array.Empty<{_t}>(); // v{f.Node} = {MathText.Expr(_s.Schedule, f.Node)}");
+                w.Line($"    private {_t}[] _field{f.Index} = global::System.Array.Empty<{_t}>(); // {MathText.Name(_s, f.Node)} = {MathText.Expr(_s, f.Node)}");
             }
 
             if (HasFilters)
@@ -452,7 +452,7 @@ internal static class CpuEmitter
             }
         }
 
-        private string Comment(int id) => id < _s.Graph.Count ? " // " + MathText.Expr(_s.Schedule, id) : string.Empty;
+        private string Comment(int id) => id < _s.Graph.Count ? " // " + MathText.Expr(_s, id) : string.Empty;
 
         private string DoubleLet(LetStatement l) => _double.Print(l.Op, l.Args.Select(DoubleOperand).ToArray(), l.K, l.K2);
 
@@ -581,7 +581,7 @@ internal static class CpuEmitter
             var accs = k.Body.OfType<AccumulateStatement>().ToList();
             for (int a = 0; a < accs.Count; a++)
             {
-                w.Line($"{pad}var acc{a} = {V}<double>.Zero; double sacc{a} = 0;{(accs[a].Value.Node >= 0 ? $" // Σ {MathText.Name(_s.Schedule, accs[a].Value.Node)}" : string.Empty)}");
+                w.Line($"{pad}var acc{a} = {V}<double>.Zero; double sacc{a} = 0;{(accs[a].Value.Node >= 0 ? $" // Σ {MathText.Name(_s, accs[a].Value.Node)}" : string.Empty)}");
             }
 
             w.Line($"{pad}long i = start;");

@@ -634,7 +634,7 @@ internal static class IlgpuEmitter
                     var accs = k.Body.OfType<AccumulateStatement>().ToList();
                     for (int a = 0; a < accs.Count; a++)
                     {
-                        w.Line($"double acc{CodeWriter.Int(a)} = 0;{(accs[a].Value.Node >= 0 ? $" // Σ {MathText.Name(_s.Schedule, accs[a].Value.Node)}" : string.Empty)}");
+                        w.Line($"double acc{CodeWriter.Int(a)} = 0;{(accs[a].Value.Node >= 0 ? $" // Σ {MathText.Name(_s, accs[a].Value.Node)}" : string.Empty)}");
                     }
 
                     w.Open("for (int j = first; j < hw; j += stride)");
@@ -757,7 +757,7 @@ internal static class IlgpuEmitter
 
         private static string UniformName(Operand u) => u.Node >= 0 ? CodeWriter.Int(u.Node) : "_" + u.Kind + CodeWriter.Int(u.Index);
 
-        private string Comment(int id) => id >= 0 && id < _s.Graph.Count ? " // " + MathText.Expr(_s.Schedule, id) : string.Empty;
+        private string Comment(int id) => id >= 0 && id < _s.Graph.Count ? " // " + MathText.Expr(_s, id) : string.Empty;
 
         private string FloatOperand(Operand o) => o.Kind switch
         {

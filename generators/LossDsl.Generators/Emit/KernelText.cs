@@ -24,7 +24,7 @@ internal static class KernelText
 
         if (p.Fields.Count > 0)
         {
-            w.Line("field buffers: " + string.Join(", ", p.Fields.Select(f => $"f{Int(f.Index)} = v{Int(f.Node)} ({f.Purpose})")));
+            w.Line("field buffers: " + string.Join(", ", p.Fields.Select(f => $"f{Int(f.Index)} = {MathText.Name(p, f.Node)} ({f.Purpose})")));
         }
 
         w.Line($"plane table: {Int(p.PlaneSlots.Count)} slots per plane; batch table: {Int(p.BatchSlots.Count)} slots");
@@ -34,7 +34,7 @@ internal static class KernelText
 
     /// <summary>A slot list for a comment: <c>0: v12 (plane loss), 1: v15 (sum)</c>.</summary>
     public static string Slots(KernelProgram p, IEnumerable<Slot> slots) =>
-        string.Join(", ", slots.Select(s => $"{Int(s.Index)}: {(s.Node >= 0 ? "v" + Int(s.Node) : "-")} ({s.Purpose})"));
+        string.Join(", ", slots.Select(s => $"{Int(s.Index)}: {(s.Node >= 0 ? MathText.Name(p, s.Node) : "-")} ({s.Purpose})"));
 
     private static string Domain(Kernels.Domain d) => d switch
     {

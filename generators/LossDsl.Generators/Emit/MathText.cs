@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
+using LossDsl.Generators.Kernels;
 using LossDsl.Generators.Model;
 using LossDsl.Generators.Schedule;
 
@@ -11,7 +12,8 @@ internal static class MathText
     /// <summary>A number as a reader writes it: round-trippable, invariant, without a trailing ".0".</summary>
     public static string Short(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
 
-    public static string Name(ScheduleSpec s, int id)
+    /// <summary>A value's name in the generated code (<see cref="ValueNames"/>); constants and inputs as themselves.</summary>
+    public static string Name(ScheduleSpec s, IReadOnlyList<string> names, int id)
     {
         var n = s.Graph[id];
         return n.Op switch
@@ -21,12 +23,18 @@ internal static class MathText
             Op.PlaneSize => "HW",
             Op.BatchSize => "NCHW",
             Op.Seed => "seed",
-            _ => "v" + id,
+            _ => names[id],
         };
     }
 
+    /// <summary>A value's name in the kernel program's generated code.</summary>
+    public static string Name(KernelProgram p, int id) => Name(p.Schedule, p.Names, id);
+
     /// <summary>One node as an expression over the names of its arguments (the op table's plain-math text).</summary>
-    public static string Expr(ScheduleSpec s, int id) => Expr(s.Graph[id], a => Name(s, a), () => Name(s, id));
+    public static string Expr(ScheduleSpec s, IReadOnlyList<string> names, int id) => Expr(s.Graph[id], a => Name(s, names, a), () => Name(s, names, id));
+
+    /// <summary>One node of a kernel program as an expression over its arguments' names.</summary>
+    public static string Expr(KernelProgram p, int id) => Expr(p.Schedule, p.Names, id);
 
     /// <summary>A node's plain-math text over the given argument names; leaves are named by <paramref name="leaf"/>.</summary>
     public static string Expr(Node n, System.Func<int, string> name, System.Func<string> leaf)
@@ -44,40 +52,44 @@ internal static class MathText
     /// <summary>The schedule as text: the review and snapshot format of the compiler's middle.</summary>
     public static string Dump(ScheduleSpec s)
     {
+        var names = ValueNames.Of(s);
+        string Name(int id) => MathText.Name(s, names, id);
+        string Expr(int id) => MathText.Expr(s, names, id);
+        string Left(int id) => s.Graph[id].Op == Op.Seed ? "v" + id.ToString(System.Globalization.CultureInfo.InvariantCulture) : names[id];
         var w = new CodeWriter();
         w.Line($"loss {s.Spec.Type.FullName}  reduction={s.Spec.Reduction}  inputs=({string.Join(", ", s.Spec.Inputs.Select(i => i.Role + " " + i.Name))})");
         foreach (var t in s.Spec.Terms)
         {
-            w.Line($"term {t.Name} x{CodeWriter.Num(t.Weight)} = v{t.Root}");
+            w.Line($"term {t.Name} x{CodeWriter.Num(t.Weight)} = {Name(t.Root)}");
         }
 
-        w.Line($"plane loss = {Name(s, s.PlaneLoss)}");
+        w.Line($"plane loss = {Name(s.PlaneLoss)}");
         w.Line($"sweeps over memory: {s.MemorySweeps}");
-        Section(w, s, "shape scalars", s.ShapeScalars);
+        Section(w, "shape scalars", s.ShapeScalars, Left, Expr);
         foreach (var st in s.Stencils)
         {
-            w.Line($"stencil pre-pass: v{st.Node} = {Expr(s, st.Node)}  (separable {(st.Kind == Op.AvgPool ? "running sums" : "running extrema")})");
-            Section(w, s, "  source per pixel", st.SourceProgram);
+            w.Line($"stencil pre-pass: {Name(st.Node)} = {Expr(st.Node)}  (separable {(st.Kind == Op.AvgPool ? "running sums" : "running extrema")})");
+            Section(w, "  source per pixel", st.SourceProgram, Left, Expr);
         }
 
-        Section(w, s, "forward sweep per pixel", s.ForwardProgram);
-        w.Line("  accumulate: " + string.Join(", ", s.Accumulators.Select(a => $"v{a} = {Expr(s, a)}")));
-        Section(w, s, "batch epilogue", s.BatchForward);
-        Section(w, s, "plane epilogue", s.PlaneProgram);
+        Section(w, "forward sweep per pixel", s.ForwardProgram, Left, Expr);
+        w.Line("  accumulate: " + string.Join(", ", s.Accumulators.Select(a => $"{names[a]} = {Expr(a)}")));
+        Section(w, "batch epilogue", s.BatchForward, Left, Expr);
+        Section(w, "plane epilogue", s.PlaneProgram, Left, Expr);
         if (s.PlaneSums.Count > 0)
         {
-            w.Line("  accumulate: " + string.Join(", ", s.PlaneSums.Select(a => $"v{a} = {Expr(s, a)}")));
+            w.Line("  accumulate: " + string.Join(", ", s.PlaneSums.Select(a => $"{names[a]} = {Expr(a)}")));
         }
 
-        Section(w, s, "batch adjoints", s.BatchAdjoint);
-        Section(w, s, "backward sweep per pixel", s.BackwardProgram);
-        w.Line("  write: " + string.Join(", ", s.Gradients.Select(g => $"d/d{s.Spec.Inputs[g.Input].Name} = {Name(s, g.Node)}")));
-        w.Line("saved for backward: " + string.Join(", ", s.Stencils.Select(x => $"v{x.Node} (buffer)").Concat(s.SavedPlanes.Select(x => $"v{x} (per plane)")).Concat(s.SavedBatch.Select(x => $"v{x} (batch)"))));
-        w.Line("recomputed in backward: " + string.Join(", ", s.BackwardProgram.Where(x => s.ForwardProgram.Contains(x)).Select(x => "v" + x)));
+        Section(w, "batch adjoints", s.BatchAdjoint, Left, Expr);
+        Section(w, "backward sweep per pixel", s.BackwardProgram, Left, Expr);
+        w.Line("  write: " + string.Join(", ", s.Gradients.Select(g => $"d/d{s.Spec.Inputs[g.Input].Name} = {Name(g.Node)}")));
+        w.Line("saved for backward: " + string.Join(", ", s.Stencils.Select(x => $"{Name(x.Node)} (buffer)").Concat(s.SavedPlanes.Select(x => $"{Name(x)} (per plane)")).Concat(s.SavedBatch.Select(x => $"{Name(x)} (batch)"))));
+        w.Line("recomputed in backward: " + string.Join(", ", s.BackwardProgram.Where(x => s.ForwardProgram.Contains(x)).Select(x => names[x])));
         return w.ToString();
     }
 
-    private static void Section(CodeWriter w, ScheduleSpec s, string title, IEnumerable<int> nodes)
+    private static void Section(CodeWriter w, string title, IEnumerable<int> nodes, System.Func<int, string> name, System.Func<int, string> expr)
     {
         var list = nodes.ToList();
         if (list.Count == 0)
@@ -88,7 +100,7 @@ internal static class MathText
         w.Line(title + ":");
         foreach (int id in list)
         {
-            w.Line($"  v{id} = {Expr(s, id)}");
+            w.Line($"  {name(id)} = {expr(id)}");
         }
     }
 }

@@ -40,6 +40,13 @@ internal static class Shell
         return w.ToString();
     }
 
+    /// <summary>A generated file with the loss card after its first line (<c>// &lt;auto-generated/&gt;</c> stays first).</summary>
+    public static string WithCard(string file, string card)
+    {
+        int nl = file.IndexOf('\n');
+        return file.Substring(0, nl + 1) + "//\n" + card + file.Substring(nl + 1);
+    }
+
     public static string Hint(LossSpec spec, string backend) => $"{spec.Type.HintPrefix}.{backend}.g.cs";
 
     /// <summary>The emitted parameter list of the inputs, e.g. <c>ReadOnlySpan&lt;float&gt; pred, ReadOnlySpan&lt;float&gt; mask</c>.</summary>

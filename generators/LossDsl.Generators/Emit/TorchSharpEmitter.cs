@@ -300,7 +300,7 @@ internal static class TorchSharpEmitter
             _live = Live(_s.Kernels.Where(k => k.Role != KernelRole.Target), new HashSet<int>());
             for (int j = 0; j < shared.Count; j++)
             {
-                w.Line($"var f{shared[j]} = stencils[{CodeWriter.Int(j)}]; // {MathText.Expr(_s.Schedule, _s.Fields[shared[j]].Node)}");
+                w.Line($"var f{shared[j]} = stencils[{CodeWriter.Int(j)}]; // {MathText.Expr(_s, _s.Fields[shared[j]].Node)}");
             }
 
             w.Line($"var grads = new {T}?[{CodeWriter.Int(_inputs.Count)}];");
@@ -522,7 +522,7 @@ internal static class TorchSharpEmitter
             string name = "u" + tensor;
             if (!_broadcast.Contains(name))
             {
-                _w.Line($"var {name} = {TM}.ToPixels({tensor}, dtype);{(o.Node >= 0 ? $" // {MathText.Name(_s.Schedule, o.Node)} broadcast to pixels" : string.Empty)}");
+                _w.Line($"var {name} = {TM}.ToPixels({tensor}, dtype);{(o.Node >= 0 ? $" // {MathText.Name(_s, o.Node)} broadcast to pixels" : string.Empty)}");
                 _broadcast.Add(name);
             }
 
@@ -552,9 +552,9 @@ internal static class TorchSharpEmitter
             _ => $"{TM}.ToPlanes({v.Text}, shape.N, shape.C)",
         };
 
-        private string Comment(int id) => id >= 0 && id < _s.Graph.Count ? " // " + MathText.Expr(_s.Schedule, id) : string.Empty;
+        private string Comment(int id) => id >= 0 && id < _s.Graph.Count ? " // " + MathText.Expr(_s, id) : string.Empty;
 
-        private string SlotComment(int node) => node >= 0 ? $" // {MathText.Name(_s.Schedule, node)} = {MathText.Expr(_s.Schedule, node)}" : string.Empty;
+        private string SlotComment(int node) => node >= 0 ? $" // {MathText.Name(_s, node)} = {MathText.Expr(_s, node)}" : string.Empty;
 
         // ------------------------------------------------------------------ autograd
 

@@ -77,10 +77,7 @@ internal static class KernelPlanner
         {
             _s = s;
             _g = s.Graph;
-            for (int id = 0; id < _g.Count; id++)
-            {
-                _names.Add(_g[id].Op == Op.Seed ? "seed" : "v" + id.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            }
+            _names.AddRange(ValueNames.Of(s));
         }
 
         public KernelProgram Run()

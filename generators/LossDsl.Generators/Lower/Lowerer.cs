@@ -47,6 +47,7 @@ internal static class Lowerer
             loss = g.Binary(Op.Add, loss, g.Binary(Op.Mul, g.Const(term.Weight), term.Root));
         }
 
-        return new LoweredLoss(spec with { Terms = terms, Graph = g.ToGraph() }, g.ToGraph(), loss);
+        var graph = g.ToGraph();
+        return new LoweredLoss(spec with { Terms = terms, Graph = graph, Names = spec.RemapNames(id => map[id], graph) }, graph, loss);
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 
@@ -173,6 +174,26 @@ internal enum ReductionKind
     None = 2,
 }
 
+/// <summary>How a node got its name: the order of preference when several apply.</summary>
+internal enum NameKind
+{
+    /// <summary>A local variable of the declaration or of a helper it calls (<c>var p = Sigmoid(pred);</c>).</summary>
+    Local,
+
+    /// <summary>A parameter of a helper bound to a computed value (the prelude's <c>weight</c>).</summary>
+    Parameter,
+
+    /// <summary>A helper call as the user wrote it (<c>Weight(mask)</c>).</summary>
+    Call,
+}
+
+/// <summary>
+/// The name the user gave a node: the loss card and the generated kernels call the value by it. <paramref name="Name"/> is
+/// an identifier for <see cref="NameKind.Local"/> and <see cref="NameKind.Parameter"/>, the call's text for
+/// <see cref="NameKind.Call"/>.
+/// </summary>
+internal sealed record NodeName(int Node, string Name, NameKind Kind);
+
 /// <summary>The parsed loss: inputs, the DAG, its terms and options. No symbols or syntax survive here.</summary>
 internal sealed record LossSpec(
     TypeTarget Type,
@@ -182,4 +203,28 @@ internal sealed record LossSpec(
     ReductionKind Reduction,
     BackendSet Backends,
     bool AttributeForm,
-    string Summary);
+    string Summary)
+{
+    /// <summary>The user's names of nodes, in node order, at most one per node (locals before parameters before calls).</summary>
+    public ImmutableEquatableArray<NodeName> Names { get; init; } = ImmutableEquatableArray<NodeName>.Empty;
+
+    /// <summary>
+    /// The names carried through a rebuild of the graph: <paramref name="map"/> gives each old id's id in <paramref name="graph"/>
+    /// (−1 when dropped). A name that now lands on a leaf (a local that simplified to an input or a constant) is dropped.
+    /// </summary>
+    public ImmutableEquatableArray<NodeName> RemapNames(System.Func<int, int> map, Graph graph)
+    {
+        var seen = new HashSet<int>();
+        var list = new List<NodeName>();
+        foreach (var n in Names.OrderBy(n => n.Kind).ThenBy(n => n.Node))
+        {
+            int id = map(n.Node);
+            if (id >= 0 && OpTable.Get(graph[id].Op).Class != OpClass.Leaf && seen.Add(id))
+            {
+                list.Add(n with { Node = id });
+            }
+        }
+
+        return list.OrderBy(n => n.Node).ToEquatable();
+    }
+}

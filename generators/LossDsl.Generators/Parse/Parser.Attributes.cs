@@ -168,6 +168,7 @@ internal sealed partial class Parser
         for (int i = 0; i < args.Length; i++)
         {
             env[method.Parameters[i]] = args[i];
+            NameNode(args[i], method.Parameters[i].Name, NameKind.Parameter);
         }
 
         return InlineMethod(method, env, location);

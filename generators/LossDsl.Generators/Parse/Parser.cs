@@ -27,6 +27,7 @@ internal sealed partial class Parser
     private readonly List<DiagnosticInfo> _diagnostics = new();
     private readonly List<InputSpec> _inputs = new();
     private readonly DagBuilder _g = new();
+    private readonly Dictionary<int, NodeName> _names = new();
     private readonly Dictionary<SyntaxTree, SemanticModel> _models = new();
     private readonly Stack<IMethodSymbol> _inlining = new();
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<MetadataReference, Compilation> PreludeCache = new();
@@ -149,7 +150,10 @@ internal sealed partial class Parser
             type.Name,
             SyntaxFacts.GetText(type.DeclaredAccessibility) is { Length: > 0 } acc ? acc : "internal",
             containing.ToEquatable());
-        return new LossSpec(target, _inputs.ToEquatable(), _g.ToGraph(), terms.ToEquatable(), reduction, ResolveBackends(type, backends, typeLocation), attributeForm, Summary(type));
+        return new LossSpec(target, _inputs.ToEquatable(), _g.ToGraph(), terms.ToEquatable(), reduction, ResolveBackends(type, backends, typeLocation), attributeForm, Summary(type))
+        {
+            Names = _names.Values.OrderBy(n => n.Node).ToEquatable(),
+        };
     }
 
     private BackendSet ResolveBackends(INamedTypeSymbol type, int requested, Location? location)
@@ -388,6 +392,7 @@ internal sealed partial class Parser
                             }
 
                             env[declarator.Symbol] = v;
+                            NameNode(v, declarator.Symbol.Name, NameKind.Local);
                         }
                     }
 
@@ -561,6 +566,7 @@ internal sealed partial class Parser
             }
 
             inner[target.Parameters[a.Parameter.Ordinal]] = v;
+            NameNode(v, target.Parameters[a.Parameter.Ordinal].Name, NameKind.Parameter);
         }
 
         foreach (var kv in env)
@@ -572,7 +578,40 @@ internal sealed partial class Parser
             }
         }
 
-        return InlineMethod(target, inner, call.Syntax.GetLocation());
+        int? result = InlineMethod(target, inner, call.Syntax.GetLocation());
+        if (result is int r && CallText(call) is { } text)
+        {
+            NameNode(r, text, NameKind.Call);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Records the user's name of a node for the loss card and the generated locals. Leaves keep their own names; a
+    /// better kind of name (a local over a parameter over a call) replaces a worse one.
+    /// </summary>
+    private void NameNode(int node, string name, NameKind kind)
+    {
+        if (_g[node].Op is Op.Const or Op.Input || (_names.TryGetValue(node, out var had) && had.Kind <= kind))
+        {
+            return;
+        }
+
+        _names[node] = new NodeName(node, name, kind);
+    }
+
+    /// <summary>A helper call as the user wrote it, without qualifiers (<c>Weight(mask)</c>); null when it would not read as a name.</summary>
+    private static string? CallText(IInvocationOperation call)
+    {
+        var args = call.Arguments.Where(a => a.ArgumentKind == ArgumentKind.Explicit).OrderBy(a => a.Syntax.SpanStart)
+            .Select(a => a.Syntax is ArgumentSyntax s ? s.ToString() : a.Syntax.ToString()).ToList();
+        if (args.Any(a => a.Length > 24 || a.IndexOfAny(new[] { '\r', '\n' }) >= 0))
+        {
+            return null;
+        }
+
+        return call.TargetMethod.Name + "(" + string.Join(", ", args) + ")";
     }
 
     /// <summary>

@@ -162,9 +162,10 @@ internal static class Scheduler
 
         int Map(int id) => id < 0 ? -1 : map[id];
         var terms = d.Spec.Terms.Select(t => t with { Root = Map(t.Root) }).ToEquatable();
+        var compact = new Graph(nodes.ToEquatable());
         return new DifferentiatedLoss(
-            d.Spec with { Terms = terms },
-            new Graph(nodes.ToEquatable()),
+            d.Spec with { Terms = terms, Names = d.Spec.RemapNames(Map, compact) },
+            compact,
             Map(d.PlaneLoss),
             d.Gradients.Select(Map).ToEquatable());
     }
