@@ -8,13 +8,13 @@ namespace LossDsl.Generators.Emit;
 /// <summary>
 /// Emits <c>L.Cpu</c>: the kernel program printed as plain C#. Host code: spans pinned and validated, one kernel object per
 /// element type and thread (cached), the target-only kernels run per plane (filters through <c>LossDsl.Cpu.Stencils</c>),
-/// pixel kernels over contiguous chunks of rows on the <c>ChunkRunner</c> (SIMD over <c>Vector256</c> with a scalar tail;
+/// pixel kernels over contiguous chunks of rows on the <c>ChunkRunner</c> (SIMD over <c>Vector512</c> where accelerated, then
+/// <c>Vector256</c>, then a scalar tail;
 /// partial sums in double, combined in a fixed order so results do not depend on the thread count), plane and once kernels
 /// as loops in double. Emitted once for <c>float</c> and once for <c>double</c>; the ops are spelled by the CPU syntax tables.
 /// </summary>
 internal static class CpuEmitter
 {
-    private const string V = "global::System.Runtime.Intrinsics.Vector256";
     private const string VM = "global::LossDsl.Cpu.VectorMath";
     private const string SM = "global::LossDsl.Scalar";
 
@@ -138,7 +138,8 @@ internal static class CpuEmitter
     /// <summary>Prints one element type's kernel class: host code around the program's kernels.</summary>
     private sealed class KernelWriter
     {
-        private const string V = "global::System.Runtime.Intrinsics.Vector256";
+        private const string V256 = "global::System.Runtime.Intrinsics.Vector256";
+        private const string V512 = "global::System.Runtime.Intrinsics.Vector512";
         private const string VM = "global::LossDsl.Cpu.VectorMath";
 
         private readonly KernelProgram _s;
@@ -147,7 +148,13 @@ internal static class CpuEmitter
         private readonly CodeWriter _w;
         private readonly List<InputSpec> _inputs;
         private readonly List<int> _logits;
-        private readonly Syntax _vector;
+        private readonly Syntax _vector256;
+        private readonly Syntax _vector512;
+
+        // The vector loop being printed: its vector type, syntax table and the prefix of its broadcast uniforms.
+        private string _vec = V256;
+        private Syntax _vector;
+        private string _broadcast = "h";
         private readonly Syntax _scalar;
         private readonly Syntax _double = Syntax.CpuScalar("double");
 
@@ -159,7 +166,9 @@ internal static class CpuEmitter
             _w = w;
             _inputs = s.Spec.Inputs.ToList();
             _logits = s.LogitsInputs.ToList();
-            _vector = Syntax.CpuVector(t, V);
+            _vector256 = Syntax.CpuVector(t, V256);
+            _vector512 = Syntax.CpuVector(t, V512);
+            _vector = _vector256;
             _scalar = Syntax.CpuScalar(t);
         }
 
@@ -575,20 +584,26 @@ internal static class CpuEmitter
                 string name = UniformName(u);
                 string value = u.Kind == OperandKind.PlaneSlot ? $"_planes[{PlaneIndex(u.Index, "_shape.Planes")}]" : DoubleOperand(u);
                 w.Line($"{pad}{_t} s{name} = ({_t}){value};{(u.Node >= 0 ? Comment(u.Node) : string.Empty)}");
-                w.Line($"{pad}var h{name} = {V}.Create(s{name});");
+                w.Line($"{pad}var h{name} = {V256}.Create(s{name});");
+                w.Line($"{pad}var z{name} = {V512}.Create(s{name});");
             }
 
             var accs = k.Body.OfType<AccumulateStatement>().ToList();
             for (int a = 0; a < accs.Count; a++)
             {
-                w.Line($"{pad}var acc{a} = {V}<double>.Zero; double sacc{a} = 0;{(accs[a].Value.Node >= 0 ? $" // Σ {MathText.Name(_s, accs[a].Value.Node)}" : string.Empty)}");
+                w.Line($"{pad}var acc{a} = {V256}<double>.Zero; double sacc{a} = 0;{(accs[a].Value.Node >= 0 ? $" // Σ {MathText.Name(_s, accs[a].Value.Node)}" : string.Empty)}");
             }
 
+            // Vector512 where the hardware has it, then Vector256 for what is left of a 512-bit step, then scalars. The 512-bit
+            // loop leaves the same tail as the 256-bit one and adds into the same four-lane accumulators in the same order,
+            // so the width changes the speed, not the bits.
             w.Line($"{pad}long i = start;");
-            w.Line($"{pad}for (; i <= end - {V}<{_t}>.Count; i += {V}<{_t}>.Count)");
+            w.Line($"{pad}if ({VM}.UseVector512)");
             w.Line($"{pad}{{");
-            Statements(k, pad + "    ", vector: true, accs);
+            VectorLoop(k, pad + "    ", accs, V512, _vector512, "z");
             w.Line($"{pad}}}");
+            w.Line();
+            VectorLoop(k, pad, accs, V256, _vector256, "h");
             w.Line();
             w.Line($"{pad}for (; i < end; i++)");
             w.Line($"{pad}{{");
@@ -599,9 +614,19 @@ internal static class CpuEmitter
                 w.Line();
                 for (int a = 0; a < accs.Count; a++)
                 {
-                    w.Line($"{pad}_partials[(chunk * MaxAccumulators) + {CodeWriter.Int(a)}] = {V}.Sum(acc{a}) + sacc{a};");
+                    w.Line($"{pad}_partials[(chunk * MaxAccumulators) + {CodeWriter.Int(a)}] = {V256}.Sum(acc{a}) + sacc{a};");
                 }
             }
+        }
+
+        private void VectorLoop(Kernel k, string pad, List<AccumulateStatement> accs, string vectorType, Syntax syntax, string broadcast)
+        {
+            (_vec, _vector, _broadcast) = (vectorType, syntax, broadcast);
+            _w.Line($"{pad}for (; i <= end - {_vec}<{_t}>.Count; i += {_vec}<{_t}>.Count)");
+            _w.Line($"{pad}{{");
+            Statements(k, pad + "    ", vector: true, accs);
+            _w.Line($"{pad}}}");
+            (_vec, _vector, _broadcast) = (V256, _vector256, "h");
         }
 
         private void Statements(Kernel k, string pad, bool vector, List<AccumulateStatement> accs)
@@ -624,11 +649,11 @@ internal static class CpuEmitter
                         w.Line(vector ? $"{pad}acc{ai} = {VM}.Accumulate(acc{ai}, {VectorOperand(a.Value)});" : $"{pad}sacc{ai} += {ScalarOperand(a.Value)};");
                         break;
                     case StoreFieldStatement f:
-                        w.Line(vector ? $"{pad}{V}.Store({VectorOperand(f.Value)}, f{f.Buffer} + i);" : $"{pad}f{f.Buffer}[i] = {ScalarOperand(f.Value)};");
+                        w.Line(vector ? $"{pad}{_vec}.Store({VectorOperand(f.Value)}, f{f.Buffer} + i);" : $"{pad}f{f.Buffer}[i] = {ScalarOperand(f.Value)};");
                         break;
                     case StoreGradientStatement g:
                         w.Line(vector
-                            ? $"{pad}if (_grad{g.Input} != null) {V}.Store({VectorOperand(g.Value)}, _grad{g.Input} + i);"
+                            ? $"{pad}if (_grad{g.Input} != null) {_vec}.Store({VectorOperand(g.Value)}, _grad{g.Input} + i);"
                             : $"{pad}if (_grad{g.Input} != null) _grad{g.Input}[i] = {ScalarOperand(g.Value)};");
                         break;
                     default:
@@ -644,17 +669,17 @@ internal static class CpuEmitter
 
         private string VectorLoad(Operand o) => o.Kind switch
         {
-            OperandKind.Input => $"{V}.Load(_in{o.Index} + i)",
-            OperandKind.Field => $"{V}.Load(f{o.Index} + i)",
+            OperandKind.Input => $"{_vec}.Load(_in{o.Index} + i)",
+            OperandKind.Field => $"{_vec}.Load(f{o.Index} + i)",
             _ => VectorOperand(o),
         };
 
         private string VectorOperand(Operand o) => o.Kind switch
         {
-            OperandKind.Literal => $"{V}.Create({Lit(o.Value)})",
+            OperandKind.Literal => $"{_vec}.Create({Lit(o.Value)})",
             OperandKind.Local when !_setupIds.Contains(o.Index) => _s.Name(o.Index),
             OperandKind.Input or OperandKind.Field => VectorLoad(o),
-            _ => "h" + UniformName(o),
+            _ => _broadcast + UniformName(o),
         };
 
         private string ScalarOperand(Operand o) => o.Kind switch

@@ -8,7 +8,7 @@ namespace LossDsl.Cpu;
 /// SIMD forms of the DSL's pointwise functions for generated CPU code, on <see cref="Vector256{T}"/> of <see cref="float"/>
 /// and <see cref="double"/>. Each lane matches the scalar function of the same name in <see cref="Scalar"/>, NaN included.
 /// </summary>
-public static class VectorMath
+public static partial class VectorMath
 {
     /// <summary><c>torch.sigmoid</c>: <c>1 / (1 + e^-x)</c>; saturates to 0 or 1 for large |x| without NaN.</summary>
     /// <param name="x">The lanes.</param>

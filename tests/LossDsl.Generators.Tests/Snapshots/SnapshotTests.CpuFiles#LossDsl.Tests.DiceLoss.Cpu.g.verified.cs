@@ -304,6 +304,20 @@ static partial class DiceLoss
                     var acc1 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc1 = 0; // Σ p_
                     var acc2 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc2 = 0; // Σ mask
                     long i = start;
+                    if (global::LossDsl.Cpu.VectorMath.UseVector512)
+                    {
+                        for (; i <= end - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
+                        {
+                            var v0 = global::System.Runtime.Intrinsics.Vector512.Load(_in0 + i);
+                            var v1 = global::System.Runtime.Intrinsics.Vector512.Load(_in1 + i);
+                            var p_ = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                            var v5 = v1 * p_;
+                            acc0 = global::LossDsl.Cpu.VectorMath.Accumulate(acc0, v5);
+                            acc1 = global::LossDsl.Cpu.VectorMath.Accumulate(acc1, p_);
+                            acc2 = global::LossDsl.Cpu.VectorMath.Accumulate(acc2, v1);
+                        }
+                    }
+
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
@@ -343,9 +357,27 @@ static partial class DiceLoss
                 {
                     float s18 = (float)_planes[(5 * _shape.Planes) + p]; // seed * v17
                     var h18 = global::System.Runtime.Intrinsics.Vector256.Create(s18);
+                    var z18 = global::System.Runtime.Intrinsics.Vector512.Create(s18);
                     float s20 = (float)_planes[(4 * _shape.Planes) + p]; // -2 * v16
                     var h20 = global::System.Runtime.Intrinsics.Vector256.Create(s20);
+                    var z20 = global::System.Runtime.Intrinsics.Vector512.Create(s20);
                     long i = start;
+                    if (global::LossDsl.Cpu.VectorMath.UseVector512)
+                    {
+                        for (; i <= end - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
+                        {
+                            var v0 = global::System.Runtime.Intrinsics.Vector512.Load(_in0 + i);
+                            var v1 = global::System.Runtime.Intrinsics.Vector512.Load(_in1 + i);
+                            var p_ = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                            var v21 = v1 * z20;
+                            var v22 = z18 + v21;
+                            var v23 = global::System.Runtime.Intrinsics.Vector512.Create(1.0f) - p_;
+                            var v24 = p_ * v23;
+                            var v25 = v22 * v24;
+                            if (_grad0 != null) global::System.Runtime.Intrinsics.Vector512.Store(v25, _grad0 + i);
+                        }
+                    }
+
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
@@ -517,6 +549,20 @@ static partial class DiceLoss
                     var acc1 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc1 = 0; // Σ p_
                     var acc2 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc2 = 0; // Σ mask
                     long i = start;
+                    if (global::LossDsl.Cpu.VectorMath.UseVector512)
+                    {
+                        for (; i <= end - global::System.Runtime.Intrinsics.Vector512<double>.Count; i += global::System.Runtime.Intrinsics.Vector512<double>.Count)
+                        {
+                            var v0 = global::System.Runtime.Intrinsics.Vector512.Load(_in0 + i);
+                            var v1 = global::System.Runtime.Intrinsics.Vector512.Load(_in1 + i);
+                            var p_ = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                            var v5 = v1 * p_;
+                            acc0 = global::LossDsl.Cpu.VectorMath.Accumulate(acc0, v5);
+                            acc1 = global::LossDsl.Cpu.VectorMath.Accumulate(acc1, p_);
+                            acc2 = global::LossDsl.Cpu.VectorMath.Accumulate(acc2, v1);
+                        }
+                    }
+
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<double>.Count; i += global::System.Runtime.Intrinsics.Vector256<double>.Count)
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
@@ -556,9 +602,27 @@ static partial class DiceLoss
                 {
                     double s18 = (double)_planes[(5 * _shape.Planes) + p]; // seed * v17
                     var h18 = global::System.Runtime.Intrinsics.Vector256.Create(s18);
+                    var z18 = global::System.Runtime.Intrinsics.Vector512.Create(s18);
                     double s20 = (double)_planes[(4 * _shape.Planes) + p]; // -2 * v16
                     var h20 = global::System.Runtime.Intrinsics.Vector256.Create(s20);
+                    var z20 = global::System.Runtime.Intrinsics.Vector512.Create(s20);
                     long i = start;
+                    if (global::LossDsl.Cpu.VectorMath.UseVector512)
+                    {
+                        for (; i <= end - global::System.Runtime.Intrinsics.Vector512<double>.Count; i += global::System.Runtime.Intrinsics.Vector512<double>.Count)
+                        {
+                            var v0 = global::System.Runtime.Intrinsics.Vector512.Load(_in0 + i);
+                            var v1 = global::System.Runtime.Intrinsics.Vector512.Load(_in1 + i);
+                            var p_ = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                            var v21 = v1 * z20;
+                            var v22 = z18 + v21;
+                            var v23 = global::System.Runtime.Intrinsics.Vector512.Create(1.0) - p_;
+                            var v24 = p_ * v23;
+                            var v25 = v22 * v24;
+                            if (_grad0 != null) global::System.Runtime.Intrinsics.Vector512.Store(v25, _grad0 + i);
+                        }
+                    }
+
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<double>.Count; i += global::System.Runtime.Intrinsics.Vector256<double>.Count)
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);

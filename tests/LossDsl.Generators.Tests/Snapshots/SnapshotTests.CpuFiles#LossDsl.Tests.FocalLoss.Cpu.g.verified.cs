@@ -308,6 +308,30 @@ static partial class FocalLoss
                 {
                     var acc0 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc0 = 0; // Σ v19
                     long i = start;
+                    if (global::LossDsl.Cpu.VectorMath.UseVector512)
+                    {
+                        for (; i <= end - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
+                        {
+                            var v0 = global::System.Runtime.Intrinsics.Vector512.Load(_in0 + i);
+                            var v1 = global::System.Runtime.Intrinsics.Vector512.Load(_in1 + i);
+                            var p_ = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                            var v5 = v1 * p_;
+                            var v7 = global::System.Runtime.Intrinsics.Vector512.Create(1.0f) - p_;
+                            var v8 = global::System.Runtime.Intrinsics.Vector512.Create(1.0f) - v1;
+                            var v9 = v7 * v8;
+                            var pt_ = v5 + v9;
+                            var v11 = global::System.Runtime.Intrinsics.Vector512.Create(0.25f) * v1;
+                            var v13 = global::System.Runtime.Intrinsics.Vector512.Create(0.75f) * v8;
+                            var at_ = v11 + v13;
+                            var v15 = global::System.Runtime.Intrinsics.Vector512.Create(1.0f) - pt_;
+                            var v16 = v15 * v15;
+                            var v17 = at_ * v16;
+                            var v18 = global::LossDsl.Cpu.VectorMath.BceWithLogits(v0, v1);
+                            var v19 = v17 * v18;
+                            acc0 = global::LossDsl.Cpu.VectorMath.Accumulate(acc0, v19);
+                        }
+                    }
+
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
@@ -365,7 +389,44 @@ static partial class FocalLoss
                 {
                     float s24 = (float)_planes[(2 * _shape.Planes) + p]; // seed / HW
                     var h24 = global::System.Runtime.Intrinsics.Vector256.Create(s24);
+                    var z24 = global::System.Runtime.Intrinsics.Vector512.Create(s24);
                     long i = start;
+                    if (global::LossDsl.Cpu.VectorMath.UseVector512)
+                    {
+                        for (; i <= end - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
+                        {
+                            var v0 = global::System.Runtime.Intrinsics.Vector512.Load(_in0 + i);
+                            var v1 = global::System.Runtime.Intrinsics.Vector512.Load(_in1 + i);
+                            var p_ = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                            var v5 = v1 * p_;
+                            var v7 = global::System.Runtime.Intrinsics.Vector512.Create(1.0f) - p_;
+                            var v8 = global::System.Runtime.Intrinsics.Vector512.Create(1.0f) - v1;
+                            var v9 = v7 * v8;
+                            var pt_ = v5 + v9;
+                            var v11 = global::System.Runtime.Intrinsics.Vector512.Create(0.25f) * v1;
+                            var v13 = global::System.Runtime.Intrinsics.Vector512.Create(0.75f) * v8;
+                            var at_ = v11 + v13;
+                            var v15 = global::System.Runtime.Intrinsics.Vector512.Create(1.0f) - pt_;
+                            var v16 = v15 * v15;
+                            var v17 = at_ * v16;
+                            var v18 = global::LossDsl.Cpu.VectorMath.BceWithLogits(v0, v1);
+                            var v25 = v18 * z24;
+                            var v26 = v17 * z24;
+                            var v27 = p_ - v1;
+                            var v28 = v26 * v27;
+                            var v29 = at_ * v25;
+                            var v30 = global::System.Runtime.Intrinsics.Vector512.Create(2.0f) * v15;
+                            var v31 = v29 * v30;
+                            var v32 = v8 * v31;
+                            var v33 = v1 * v31;
+                            var v34 = v32 - v33;
+                            var v35 = p_ * v7;
+                            var v36 = v34 * v35;
+                            var v37 = v28 + v36;
+                            if (_grad0 != null) global::System.Runtime.Intrinsics.Vector512.Store(v37, _grad0 + i);
+                        }
+                    }
+
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
@@ -554,6 +615,30 @@ static partial class FocalLoss
                 {
                     var acc0 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc0 = 0; // Σ v19
                     long i = start;
+                    if (global::LossDsl.Cpu.VectorMath.UseVector512)
+                    {
+                        for (; i <= end - global::System.Runtime.Intrinsics.Vector512<double>.Count; i += global::System.Runtime.Intrinsics.Vector512<double>.Count)
+                        {
+                            var v0 = global::System.Runtime.Intrinsics.Vector512.Load(_in0 + i);
+                            var v1 = global::System.Runtime.Intrinsics.Vector512.Load(_in1 + i);
+                            var p_ = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                            var v5 = v1 * p_;
+                            var v7 = global::System.Runtime.Intrinsics.Vector512.Create(1.0) - p_;
+                            var v8 = global::System.Runtime.Intrinsics.Vector512.Create(1.0) - v1;
+                            var v9 = v7 * v8;
+                            var pt_ = v5 + v9;
+                            var v11 = global::System.Runtime.Intrinsics.Vector512.Create(0.25) * v1;
+                            var v13 = global::System.Runtime.Intrinsics.Vector512.Create(0.75) * v8;
+                            var at_ = v11 + v13;
+                            var v15 = global::System.Runtime.Intrinsics.Vector512.Create(1.0) - pt_;
+                            var v16 = v15 * v15;
+                            var v17 = at_ * v16;
+                            var v18 = global::LossDsl.Cpu.VectorMath.BceWithLogits(v0, v1);
+                            var v19 = v17 * v18;
+                            acc0 = global::LossDsl.Cpu.VectorMath.Accumulate(acc0, v19);
+                        }
+                    }
+
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<double>.Count; i += global::System.Runtime.Intrinsics.Vector256<double>.Count)
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
@@ -611,7 +696,44 @@ static partial class FocalLoss
                 {
                     double s24 = (double)_planes[(2 * _shape.Planes) + p]; // seed / HW
                     var h24 = global::System.Runtime.Intrinsics.Vector256.Create(s24);
+                    var z24 = global::System.Runtime.Intrinsics.Vector512.Create(s24);
                     long i = start;
+                    if (global::LossDsl.Cpu.VectorMath.UseVector512)
+                    {
+                        for (; i <= end - global::System.Runtime.Intrinsics.Vector512<double>.Count; i += global::System.Runtime.Intrinsics.Vector512<double>.Count)
+                        {
+                            var v0 = global::System.Runtime.Intrinsics.Vector512.Load(_in0 + i);
+                            var v1 = global::System.Runtime.Intrinsics.Vector512.Load(_in1 + i);
+                            var p_ = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                            var v5 = v1 * p_;
+                            var v7 = global::System.Runtime.Intrinsics.Vector512.Create(1.0) - p_;
+                            var v8 = global::System.Runtime.Intrinsics.Vector512.Create(1.0) - v1;
+                            var v9 = v7 * v8;
+                            var pt_ = v5 + v9;
+                            var v11 = global::System.Runtime.Intrinsics.Vector512.Create(0.25) * v1;
+                            var v13 = global::System.Runtime.Intrinsics.Vector512.Create(0.75) * v8;
+                            var at_ = v11 + v13;
+                            var v15 = global::System.Runtime.Intrinsics.Vector512.Create(1.0) - pt_;
+                            var v16 = v15 * v15;
+                            var v17 = at_ * v16;
+                            var v18 = global::LossDsl.Cpu.VectorMath.BceWithLogits(v0, v1);
+                            var v25 = v18 * z24;
+                            var v26 = v17 * z24;
+                            var v27 = p_ - v1;
+                            var v28 = v26 * v27;
+                            var v29 = at_ * v25;
+                            var v30 = global::System.Runtime.Intrinsics.Vector512.Create(2.0) * v15;
+                            var v31 = v29 * v30;
+                            var v32 = v8 * v31;
+                            var v33 = v1 * v31;
+                            var v34 = v32 - v33;
+                            var v35 = p_ * v7;
+                            var v36 = v34 * v35;
+                            var v37 = v28 + v36;
+                            if (_grad0 != null) global::System.Runtime.Intrinsics.Vector512.Store(v37, _grad0 + i);
+                        }
+                    }
+
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<double>.Count; i += global::System.Runtime.Intrinsics.Vector256<double>.Count)
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);

@@ -380,6 +380,31 @@ static partial class StructureLoss
                     var acc2 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc2 = 0; // Σ v16
                     var acc3 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc3 = 0; // Σ v19
                     long i = start;
+                    if (global::LossDsl.Cpu.VectorMath.UseVector512)
+                    {
+                        for (; i <= end - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
+                        {
+                            var v0 = global::System.Runtime.Intrinsics.Vector512.Load(_in0 + i);
+                            var v1 = global::System.Runtime.Intrinsics.Vector512.Load(_in1 + i);
+                            var v2 = global::LossDsl.Cpu.VectorMath.BceWithLogits(v0, v1);
+                            var v5 = global::System.Runtime.Intrinsics.Vector512.Load(f0 + i);
+                            var v6 = v5 - v1;
+                            var v7 = global::System.Runtime.Intrinsics.Vector512.Abs(v6);
+                            var v8 = global::System.Runtime.Intrinsics.Vector512.Create(5.0f) * v7;
+                            var w_ = global::System.Runtime.Intrinsics.Vector512.Create(1.0f) + v8;
+                            var v10 = v2 * w_;
+                            var p_ = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                            var v15 = w_ * p_;
+                            var v16 = v1 * v15;
+                            var v18 = v1 + p_;
+                            var v19 = w_ * v18;
+                            acc0 = global::LossDsl.Cpu.VectorMath.Accumulate(acc0, v10);
+                            acc1 = global::LossDsl.Cpu.VectorMath.Accumulate(acc1, w_);
+                            acc2 = global::LossDsl.Cpu.VectorMath.Accumulate(acc2, v16);
+                            acc3 = global::LossDsl.Cpu.VectorMath.Accumulate(acc3, v19);
+                        }
+                    }
+
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
@@ -443,11 +468,41 @@ static partial class StructureLoss
                 {
                     float s30 = (float)_planes[(5 * _shape.Planes) + p]; // seed * v29
                     var h30 = global::System.Runtime.Intrinsics.Vector256.Create(s30);
+                    var z30 = global::System.Runtime.Intrinsics.Vector512.Create(s30);
                     float s32 = (float)_planes[(6 * _shape.Planes) + p]; // v31 - v28
                     var h32 = global::System.Runtime.Intrinsics.Vector256.Create(s32);
+                    var z32 = global::System.Runtime.Intrinsics.Vector512.Create(s32);
                     float s40 = (float)_planes[(7 * _shape.Planes) + p]; // seed / v12
                     var h40 = global::System.Runtime.Intrinsics.Vector256.Create(s40);
+                    var z40 = global::System.Runtime.Intrinsics.Vector512.Create(s40);
                     long i = start;
+                    if (global::LossDsl.Cpu.VectorMath.UseVector512)
+                    {
+                        for (; i <= end - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
+                        {
+                            var v0 = global::System.Runtime.Intrinsics.Vector512.Load(_in0 + i);
+                            var v1 = global::System.Runtime.Intrinsics.Vector512.Load(_in1 + i);
+                            var v5 = global::System.Runtime.Intrinsics.Vector512.Load(f0 + i);
+                            var v6 = v5 - v1;
+                            var v7 = global::System.Runtime.Intrinsics.Vector512.Abs(v6);
+                            var v8 = global::System.Runtime.Intrinsics.Vector512.Create(5.0f) * v7;
+                            var w_ = global::System.Runtime.Intrinsics.Vector512.Create(1.0f) + v8;
+                            var p_ = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                            var v33 = w_ * z30;
+                            var v34 = v1 * z32;
+                            var v35 = w_ * v34;
+                            var v36 = v33 + v35;
+                            var v37 = global::System.Runtime.Intrinsics.Vector512.Create(1.0f) - p_;
+                            var v38 = p_ * v37;
+                            var v39 = v36 * v38;
+                            var v41 = w_ * z40;
+                            var v42 = p_ - v1;
+                            var v43 = v41 * v42;
+                            var v44 = v39 + v43;
+                            if (_grad0 != null) global::System.Runtime.Intrinsics.Vector512.Store(v44, _grad0 + i);
+                        }
+                    }
+
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
@@ -682,6 +737,31 @@ static partial class StructureLoss
                     var acc2 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc2 = 0; // Σ v16
                     var acc3 = global::System.Runtime.Intrinsics.Vector256<double>.Zero; double sacc3 = 0; // Σ v19
                     long i = start;
+                    if (global::LossDsl.Cpu.VectorMath.UseVector512)
+                    {
+                        for (; i <= end - global::System.Runtime.Intrinsics.Vector512<double>.Count; i += global::System.Runtime.Intrinsics.Vector512<double>.Count)
+                        {
+                            var v0 = global::System.Runtime.Intrinsics.Vector512.Load(_in0 + i);
+                            var v1 = global::System.Runtime.Intrinsics.Vector512.Load(_in1 + i);
+                            var v2 = global::LossDsl.Cpu.VectorMath.BceWithLogits(v0, v1);
+                            var v5 = global::System.Runtime.Intrinsics.Vector512.Load(f0 + i);
+                            var v6 = v5 - v1;
+                            var v7 = global::System.Runtime.Intrinsics.Vector512.Abs(v6);
+                            var v8 = global::System.Runtime.Intrinsics.Vector512.Create(5.0) * v7;
+                            var w_ = global::System.Runtime.Intrinsics.Vector512.Create(1.0) + v8;
+                            var v10 = v2 * w_;
+                            var p_ = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                            var v15 = w_ * p_;
+                            var v16 = v1 * v15;
+                            var v18 = v1 + p_;
+                            var v19 = w_ * v18;
+                            acc0 = global::LossDsl.Cpu.VectorMath.Accumulate(acc0, v10);
+                            acc1 = global::LossDsl.Cpu.VectorMath.Accumulate(acc1, w_);
+                            acc2 = global::LossDsl.Cpu.VectorMath.Accumulate(acc2, v16);
+                            acc3 = global::LossDsl.Cpu.VectorMath.Accumulate(acc3, v19);
+                        }
+                    }
+
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<double>.Count; i += global::System.Runtime.Intrinsics.Vector256<double>.Count)
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
@@ -745,11 +825,41 @@ static partial class StructureLoss
                 {
                     double s30 = (double)_planes[(5 * _shape.Planes) + p]; // seed * v29
                     var h30 = global::System.Runtime.Intrinsics.Vector256.Create(s30);
+                    var z30 = global::System.Runtime.Intrinsics.Vector512.Create(s30);
                     double s32 = (double)_planes[(6 * _shape.Planes) + p]; // v31 - v28
                     var h32 = global::System.Runtime.Intrinsics.Vector256.Create(s32);
+                    var z32 = global::System.Runtime.Intrinsics.Vector512.Create(s32);
                     double s40 = (double)_planes[(7 * _shape.Planes) + p]; // seed / v12
                     var h40 = global::System.Runtime.Intrinsics.Vector256.Create(s40);
+                    var z40 = global::System.Runtime.Intrinsics.Vector512.Create(s40);
                     long i = start;
+                    if (global::LossDsl.Cpu.VectorMath.UseVector512)
+                    {
+                        for (; i <= end - global::System.Runtime.Intrinsics.Vector512<double>.Count; i += global::System.Runtime.Intrinsics.Vector512<double>.Count)
+                        {
+                            var v0 = global::System.Runtime.Intrinsics.Vector512.Load(_in0 + i);
+                            var v1 = global::System.Runtime.Intrinsics.Vector512.Load(_in1 + i);
+                            var v5 = global::System.Runtime.Intrinsics.Vector512.Load(f0 + i);
+                            var v6 = v5 - v1;
+                            var v7 = global::System.Runtime.Intrinsics.Vector512.Abs(v6);
+                            var v8 = global::System.Runtime.Intrinsics.Vector512.Create(5.0) * v7;
+                            var w_ = global::System.Runtime.Intrinsics.Vector512.Create(1.0) + v8;
+                            var p_ = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                            var v33 = w_ * z30;
+                            var v34 = v1 * z32;
+                            var v35 = w_ * v34;
+                            var v36 = v33 + v35;
+                            var v37 = global::System.Runtime.Intrinsics.Vector512.Create(1.0) - p_;
+                            var v38 = p_ * v37;
+                            var v39 = v36 * v38;
+                            var v41 = w_ * z40;
+                            var v42 = p_ - v1;
+                            var v43 = v41 * v42;
+                            var v44 = v39 + v43;
+                            if (_grad0 != null) global::System.Runtime.Intrinsics.Vector512.Store(v44, _grad0 + i);
+                        }
+                    }
+
                     for (; i <= end - global::System.Runtime.Intrinsics.Vector256<double>.Count; i += global::System.Runtime.Intrinsics.Vector256<double>.Count)
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
