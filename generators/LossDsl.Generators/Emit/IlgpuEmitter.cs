@@ -245,7 +245,7 @@ internal static class IlgpuEmitter
                         if (f.Kind == Op.AvgPool)
                         {
                             Add($"BoxRows {src} -> work: N·C·H·⌈W/G⌉ groups of G, a tile of G columns each; an inclusive group scan of (entering − leaving pixel) in double, started by a group reduction over the {CodeWriter.Int(f.Kernel - 1)} pixels before the tile; 1 read + 1 write pass", 1, 1);
-                            Add($"BoxColumns work -> {dst}: N·C·⌈H/S⌉·W threads, S = max(32, {kk}) rows each, a running sum down the column; 1 read + 1 write pass", 1, 1);
+                            Add($"BoxColumns work -> {dst}: N·C·⌈H/S⌉·W threads, S = {CodeWriter.Int(System.Math.Max(32, f.Kernel))} rows each (IlgpuStencils.ColumnSegment), a running sum down the column; 1 read + 1 write pass", 1, 1);
                         }
                         else
                         {
@@ -280,7 +280,7 @@ internal static class IlgpuEmitter
                 }
             }
 
-            lines.Add($"global-memory traffic: {CodeWriter.Int(reads)} read + {CodeWriter.Int(writes)} write passes = {CodeWriter.Int(4 * (reads + writes))}·L bytes (8×1×352×352: {(4.0 * (reads + writes) * 8 * 352 * 352 / 1e6).ToString("F1", System.Globalization.CultureInfo.InvariantCulture)} MB)");
+            lines.Add($"global-memory traffic (the per-pixel traffic above plus the work buffer of each separable filter): {CodeWriter.Int(reads)} read + {CodeWriter.Int(writes)} write passes = {CodeWriter.Int(4 * (reads + writes))}·L bytes (8×1×352×352: {(4.0 * (reads + writes) * 8 * 352 * 352 / 1e6).ToString("F1", System.Globalization.CultureInfo.InvariantCulture)} MB)");
             return lines;
         }
 
