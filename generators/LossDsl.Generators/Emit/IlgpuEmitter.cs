@@ -11,7 +11,9 @@ namespace LossDsl.Generators.Emit;
 /// that accumulate are explicitly grouped (each group sweeps a strided share of one plane, partial sums in double, a group
 /// reduction from ILGPU.Algorithms and one <c>Atomic.Add</c> per group and accumulator); other pixel kernels run a thread per
 /// pixel, plane kernels a thread per plane, once kernels a single thread; filter kernels launch the shared separable
-/// kernels of <c>LossDsl.Ilgpu.IlgpuStencils</c>. Per-pixel values are <c>float</c>, everything per plane or per batch
+/// kernels of <c>LossDsl.Ilgpu.IlgpuStencils</c> (a box filter's row pass as a group scan over tiles, its column pass as
+/// running sums over segments of rows: coalesced and O(1) per pixel). The doc comment lists every launch with its
+/// geometry and global-memory traffic. Per-pixel values are <c>float</c>, everything per plane or per batch
 /// <c>double</c>; math goes through <c>LossDsl.Ilgpu.DeviceMath</c> (over XMath) so the kernels compile for PTX.
 /// </summary>
 internal static class IlgpuEmitter
@@ -202,15 +204,84 @@ internal static class IlgpuEmitter
             {
                 "ILGPU backend (generated from the schedule below): runs on CUDA, OpenCL and the CPU accelerator. Kernels are loaded",
                 "once per instance; scratch buffers are kept and grown as needed. An instance is not thread-safe: use one per stream.",
-                $"One forward + backward call makes {CodeWriter.Int(launches)} launches (one per kernel below, two per separable filter) plus",
-                "the zeroing of the accumulated plane-table slots. Sums over planes run in a fixed order; the per-plane sums depend on the",
+                $"One forward + backward call makes {CodeWriter.Int(launches)} kernel launches (one per kernel below, two per separable filter) plus",
+                "the zeroing of the accumulated plane-table slots (listed under launches). Every per-pixel pass is coalesced (neighbouring",
+                "threads touch neighbouring addresses). Sums over planes run in a fixed order; the per-plane sums depend on the",
                 "order of the atomic adds, so results may differ between runs in the last bits.",
                 "<code>",
             };
             lines.AddRange(MathText.Dump(_s.Schedule).TrimEnd('\n').Split('\n').Select(l => Xml.Escape(l)));
             lines.AddRange(KernelText.Describe(_s).TrimEnd('\n').Split('\n').Select(l => Xml.Escape(l)));
+            lines.AddRange(Launches().Select(l => Xml.Escape(l)));
             lines.Add("</code>");
             return string.Join("\n", lines);
+        }
+
+        /// <summary>
+        /// The launches of one forward + backward call in order, with their geometry and their global-memory traffic in
+        /// passes over N·C·H·W float elements (a pass read once from memory; neighbouring re-reads hit the caches).
+        /// </summary>
+        private List<string> Launches()
+        {
+            var lines = new List<string> { "launches of one forward + backward call (L = N·C·H·W, G = threads per group, at most 256):" };
+            int reads = 0, writes = 0, launches = 0;
+            void Add(string text, int r, int wr)
+            {
+                launches++;
+                reads += r;
+                writes += wr;
+                lines.Add($"  {CodeWriter.Int(launches)}. {text}");
+            }
+
+            foreach (var k in _s.Kernels)
+            {
+                if (k.Domain == Domain.Filter)
+                {
+                    foreach (var f in k.Body.OfType<FilterStatement>())
+                    {
+                        string src = f.Source.Kind == OperandKind.Input ? _inputs[f.Source.Index].Name : "f" + CodeWriter.Int(f.Source.Index);
+                        string dst = "f" + CodeWriter.Int(f.Destination);
+                        string kk = CodeWriter.Int(f.Kernel);
+                        if (f.Kind == Op.AvgPool)
+                        {
+                            Add($"BoxRows {src} -> work: N·C·H·⌈W/G⌉ groups of G, a tile of G columns each; an inclusive group scan of (entering − leaving pixel) in double, started by a group reduction over the {CodeWriter.Int(f.Kernel - 1)} pixels before the tile; 1 read + 1 write pass", 1, 1);
+                            Add($"BoxColumns work -> {dst}: N·C·⌈H/S⌉·W threads, S = {CodeWriter.Int(System.Math.Max(32, f.Kernel))} rows each (IlgpuStencils.ColumnSegment), a running sum down the column; 1 read + 1 write pass", 1, 1);
+                        }
+                        else
+                        {
+                            string which = f.Kind == Op.MinPool ? "minimum" : "maximum";
+                            Add($"ExtremumRows {src} -> work: L threads, the {which} of {kk} neighbours in the row; 1 read + 1 write pass", 1, 1);
+                            Add($"ExtremumColumns work -> {dst}: L threads, the {which} of {kk} neighbours in the column; 1 read + 1 write pass", 1, 1);
+                        }
+                    }
+
+                    continue;
+                }
+
+                int r = k.Reads.Where(o => o.Kind is OperandKind.Input or OperandKind.Field).Distinct().Count();
+                int wr = k.Body.Count(x => x is StoreFieldStatement or StoreGradientStatement);
+                string io = r + wr == 0 ? "no per-pixel traffic" : $"{CodeWriter.Int(r)} read + {CodeWriter.Int(wr)} write passes";
+                switch (k.Domain)
+                {
+                    case Domain.Pixels when k.Accumulates:
+                        int sums = k.Body.OfType<AccumulateStatement>().Count();
+                        Add($"zero {CodeWriter.Int(sums)} plane-table slots: {CodeWriter.Int(sums)}·N·C doubles", 0, 0);
+                        Add($"{k.Name}: N·C·B groups of G (B groups per plane: enough to fill the device about twice, at most ⌈H·W/G⌉), a grid-stride sweep; per group {CodeWriter.Int(sums)} group reductions and {CodeWriter.Int(sums)} atomic adds; {io}", r, wr);
+                        break;
+                    case Domain.Pixels:
+                        Add($"{k.Name}: L threads, one per pixel; {io}", r, wr);
+                        break;
+                    case Domain.Planes:
+                        Add($"{k.Name}: N·C threads, one per plane; reads and writes the plane table", 0, 0);
+                        break;
+                    default:
+                        Add($"{k.Name}: 1 thread; sums over the planes in a fixed order", 0, 0);
+                        break;
+                }
+            }
+
+            lines.Add($"global-memory traffic (the per-pixel traffic above plus the work buffer of each separable filter): {CodeWriter.Int(reads)} read + {CodeWriter.Int(writes)} write passes = {CodeWriter.Int(4 * (reads + writes))}·L bytes (8×1×352×352: {(4.0 * (reads + writes) * 8 * 352 * 352 / 1e6).ToString("F1", System.Globalization.CultureInfo.InvariantCulture)} MB)");
+            return lines;
         }
 
         // -------------------------------------------------------------- host side
@@ -224,8 +295,8 @@ internal static class IlgpuEmitter
             w.Line("private readonly int _groupSize;");
             if (_hasBox)
             {
-                w.Line($"private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, {Idx}, {AV}, {AV}, int, int> _boxRows;");
-                w.Line($"private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, {Idx}, {AV}, {AV}, int, int, int> _boxColumns;");
+                w.Line($"private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, global::ILGPU.KernelConfig, {AV}, {AV}, int, int, int> _boxRows;");
+                w.Line($"private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, {Idx}, {AV}, {AV}, int, int, int, int> _boxColumns;");
             }
 
             if (_hasExtremum)
@@ -267,11 +338,11 @@ internal static class IlgpuEmitter
         {
             const string Flags = "global::System.Reflection.BindingFlags.Static | global::System.Reflection.BindingFlags.NonPublic";
             var entries = new List<string>();
-            foreach (var (used, name) in new[] { (_hasBox, "BoxRows"), (_hasBox, "BoxColumns"), (_hasExtremum, "ExtremumRows"), (_hasExtremum, "ExtremumColumns") })
+            foreach (var (used, name, grouped) in new[] { (_hasBox, "BoxRows", true), (_hasBox, "BoxColumns", false), (_hasExtremum, "ExtremumRows", false), (_hasExtremum, "ExtremumColumns", false) })
             {
                 if (used)
                 {
-                    entries.Add($"(typeof({Stencils}).GetMethod(\"{name}\")!, false)");
+                    entries.Add($"(typeof({Stencils}).GetMethod(\"{name}\")!, {(grouped ? "true" : "false")})");
                 }
             }
 
@@ -303,8 +374,8 @@ internal static class IlgpuEmitter
             w.Line($"_groupSize = {Bridge}.GroupSize(accelerator);");
             if (_hasBox)
             {
-                w.Line($"_boxRows = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedKernel<{Idx}, {AV}, {AV}, int, int>(accelerator, {Stencils}.BoxRows);");
-                w.Line($"_boxColumns = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedKernel<{Idx}, {AV}, {AV}, int, int, int>(accelerator, {Stencils}.BoxColumns);");
+                w.Line($"_boxRows = global::ILGPU.Runtime.KernelLoaders.LoadKernel<{AV}, {AV}, int, int, int>(accelerator, {Stencils}.BoxRows);");
+                w.Line($"_boxColumns = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedKernel<{Idx}, {AV}, {AV}, int, int, int, int>(accelerator, {Stencils}.BoxColumns);");
             }
 
             if (_hasExtremum)
@@ -487,8 +558,8 @@ internal static class IlgpuEmitter
                         string kk = CodeWriter.Int(f.Kernel);
                         if (f.Kind == Op.AvgPool)
                         {
-                            w.Line($"_boxRows(stream, planes * h, {src}, work, w, {kk});");
-                            w.Line($"_boxColumns(stream, planes * w, work, {dst}, h, w, {kk});");
+                            w.Line($"_boxRows(stream, new global::ILGPU.KernelConfig(planes * h * {Stencils}.RowTiles(w, _groupSize), _groupSize), {src}, work, w, {kk}, {Stencils}.RowTiles(w, _groupSize));");
+                            w.Line($"_boxColumns(stream, {Stencils}.ColumnThreads(planes, h, w, {kk}), work, {dst}, h, w, {kk}, {Stencils}.ColumnSegment({kk}));");
                         }
                         else
                         {
