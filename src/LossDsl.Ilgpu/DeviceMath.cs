@@ -20,6 +20,25 @@ public static class DeviceMath
         return x >= 0f ? 1f / (1f + e) : e / (1f + e);
     }
 
+    /// <summary>σ(x) from <paramref name="e"/> = e^-|x|, which the kernel already has.</summary>
+    /// <param name="x">The argument.</param>
+    /// <param name="e">e^-|x|.</param>
+    /// <returns>σ(x).</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float SigmoidFromExp(float x, float e)
+    {
+        float r = 1f / (1f + e);
+        return x >= 0f ? r : e * r;
+    }
+
+    /// <inheritdoc cref="SigmoidFromExp(float, float)"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double SigmoidFromExp(double x, double e)
+    {
+        double r = 1.0 / (1.0 + e);
+        return x >= 0.0 ? r : e * r;
+    }
+
     /// <summary>log(1 + e^x) as max(x, 0) + log1p(e^-|x|).</summary>
     /// <param name="x">The argument.</param>
     /// <returns>softplus(x).</returns>

@@ -60,6 +60,18 @@ public static class TensorMath
     /// <returns>The per-element loss.</returns>
     public static Tensor BceWithLogits(Tensor x, Tensor t) => F.binary_cross_entropy_with_logits(x, t, reduction: nn.Reduction.None);
 
+    /// <summary>σ(x) from <paramref name="e"/> = <c>exp(−|x|)</c>: <c>1 / (1 + e)</c> where x ≥ 0, <c>e / (1 + e)</c> elsewhere.</summary>
+    /// <param name="x">Logits.</param>
+    /// <param name="e"><c>exp(−|x|)</c>, same shape.</param>
+    /// <returns>σ(x).</returns>
+    public static Tensor SigmoidFromExp(Tensor x, Tensor e)
+    {
+        using var r = (1 + e).reciprocal();
+        using var below = e * r;
+        using var nonNegative = x.ge(0);
+        return torch.where(nonNegative, r, below);
+    }
+
     /// <summary>1 where a &gt; b, ½ where a = b, 0 where a &lt; b (the derivative convention of <c>torch.maximum</c>).</summary>
     /// <param name="a">The first operand.</param>
     /// <param name="b">The second operand (broadcast).</param>

@@ -24,6 +24,25 @@ public static class Scalar
         return e / (1.0 + e);
     }
 
+    /// <summary>σ(x) from <paramref name="e"/> = <c>e^-|x|</c>, which the caller already has: <c>1 / (1 + e)</c> for x ≥ 0, <c>e / (1 + e)</c> below.</summary>
+    /// <param name="x">The argument.</param>
+    /// <param name="e"><c>e^-|x|</c>.</param>
+    /// <returns>σ(x).</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double SigmoidFromExp(double x, double e)
+    {
+        double r = 1.0 / (1.0 + e);
+        return x >= 0 ? r : e * r;
+    }
+
+    /// <inheritdoc cref="SigmoidFromExp(double, double)"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float SigmoidFromExp(float x, float e)
+    {
+        float r = 1f / (1f + e);
+        return x >= 0 ? r : e * r;
+    }
+
     /// <summary><c>F.softplus</c>: <c>log(1 + e^x)</c>, computed as <c>max(x, 0) + log1p(e^-|x|)</c>.</summary>
     /// <param name="x">The argument.</param>
     /// <returns>softplus(x).</returns>

@@ -256,4 +256,30 @@ public class ScheduleTests
         var source = Helper.Replace("AvgPool(m, k)", "AvgPool(m, k / 4)", System.StringComparison.Ordinal).Replace("W(mask, 31)", "W(mask, 62)", System.StringComparison.Ordinal);
         Assert.Equal(15, Assert.Single(Compile(source, "LossDsl.Tests.L").Stencils).Kernel);
     }
+
+    [Fact]
+    public void FusedKernels_ShareTheExponentialOfOneLogit()
+    {
+        var schedule = LossGenerator.Compile(GeneratorHarness.ParseSpec(Sources.StructureLoss, "LossDsl.Tests.StructureLoss"));
+        int Count(Kernels.KernelProgram p, Kernels.KernelRole role, Op op) =>
+            p.Kernels.Where(k => k.Domain == Kernels.Domain.Pixels && k.Role == role)
+                .SelectMany(k => k.Body).OfType<Kernels.LetStatement>().Count(l => l.Op == op);
+
+        // Forward evaluates σ(pred) and bce(pred, mask): one exp(-|pred|) and one log1p serve both.
+        var fused = Kernels.KernelPlanner.Plan(schedule);
+        Assert.Equal(1, Count(fused, Kernels.KernelRole.Forward, Op.Exp));
+        Assert.Equal(1, Count(fused, Kernels.KernelRole.Forward, Op.Log1p));
+        Assert.Equal(1, Count(fused, Kernels.KernelRole.Forward, Op.SigmoidFromExp));
+        Assert.Equal(0, Count(fused, Kernels.KernelRole.Forward, Op.Sigmoid) + Count(fused, Kernels.KernelRole.Forward, Op.BceWithLogits));
+
+        // Backward needs σ(pred) only: nothing to share.
+        Assert.Equal(1, Count(fused, Kernels.KernelRole.Backward, Op.Sigmoid));
+        Assert.Equal(0, Count(fused, Kernels.KernelRole.Backward, Op.Exp));
+
+        // The tensor-op plan keeps one op per function.
+        var plain = Kernels.KernelPlanner.Plan(schedule, shareExponentials: false);
+        Assert.Equal(1, Count(plain, Kernels.KernelRole.Forward, Op.Sigmoid));
+        Assert.Equal(1, Count(plain, Kernels.KernelRole.Forward, Op.BceWithLogits));
+        Assert.Equal(0, Count(plain, Kernels.KernelRole.Forward, Op.Exp));
+    }
 }

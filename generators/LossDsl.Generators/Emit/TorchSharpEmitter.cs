@@ -25,8 +25,11 @@ internal static class TorchSharpEmitter
     private const string TB = "global::LossDsl.TorchSharp.TensorBridge";
     private const string ST = "global::TorchSharp.torch.ScalarType";
 
-    public static string? Emit(KernelProgram s)
+    public static string? Emit(KernelProgram fused)
     {
+        // The tensor-op path prints every value as one tensor op: it plans the schedule without the fused kernels' shared
+        // exponentials, which would cost it launches instead of saving arithmetic (the CPU path runs the fused program).
+        var s = KernelPlanner.Plan(fused.Schedule, shareExponentials: false);
         var spec = s.Spec;
         var inputs = spec.Inputs.ToList();
         var logits = Enumerable.Range(0, inputs.Count).Where(i => inputs[i].Role == InputRole.Logits).ToList();

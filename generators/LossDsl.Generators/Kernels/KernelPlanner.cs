@@ -15,7 +15,14 @@ namespace LossDsl.Generators.Kernels;
 /// </summary>
 internal static class KernelPlanner
 {
-    public static KernelProgram Plan(ScheduleSpec schedule) => new Planner(schedule).Run();
+    /// <summary>Plans the kernel program of a schedule.</summary>
+    /// <param name="schedule">The schedule.</param>
+    /// <param name="shareExponentials">
+    /// Whether pixel kernels compute <c>e^-|x|</c> once for the sigmoid, softplus, log-sigmoid and BCE of one logit (see
+    /// <c>ShareExponentials</c>): right for backends that fuse a kernel into one loop; a tensor-op backend, where every
+    /// shared value is one more launch, plans without it.
+    /// </param>
+    public static KernelProgram Plan(ScheduleSpec schedule, bool shareExponentials = true) => new Planner(schedule, shareExponentials).Run();
 
     private sealed class Draft
     {
@@ -73,9 +80,12 @@ internal static class KernelPlanner
         private readonly Dictionary<int, Draft> _definedIn = new();
         private readonly List<Draft> _kernels = new();
 
-        public Planner(ScheduleSpec s)
+        private readonly bool _shareExponentials;
+
+        public Planner(ScheduleSpec s, bool shareExponentials)
         {
             _s = s;
+            _shareExponentials = shareExponentials;
             _g = s.Graph;
             _names.AddRange(ValueNames.Of(s));
         }
@@ -91,6 +101,10 @@ internal static class KernelPlanner
             PlaneEpilogue(lossSlot);
             Finish(lossSlot);
             Backward();
+            foreach (var k in _kernels.Where(k => _shareExponentials && k.Domain == Domain.Pixels))
+            {
+                ShareExponentials(k);
+            }
 
             return new KernelProgram(
                 _s,
@@ -378,6 +392,70 @@ internal static class KernelPlanner
             _planeSlots.Add(new Slot(_planeSlots.Count, node, purpose));
             return _planeSlots.Count - 1;
         }
+
+        /// <summary>
+        /// Sigmoid, softplus, log-sigmoid and the stable BCE of one logit each need <c>e^-|x|</c>, and the last three also
+        /// <c>log1p(e^-|x|)</c>. Where a pixel kernel evaluates two or more of them on the same operand, it computes
+        /// those once: <c>e = exp(-|x|)</c>, <c>l = log1p(e)</c>, then sigmoid from <c>e</c>
+        /// (<see cref="Op.SigmoidFromExp"/>), softplus as <c>max(x, 0) + l</c>, log-sigmoid as <c>min(x, 0) - l</c> and
+        /// the BCE as <c>max(x, 0) - x·t + l</c> — one exponential and one logarithm per pixel instead of one of each per op.
+        /// </summary>
+        private void ShareExponentials(Draft k)
+        {
+            var groups = k.Body.OfType<LetStatement>()
+                .Where(l => l.Op is Op.Sigmoid or Op.Softplus or Op.LogSigmoid or Op.BceWithLogits)
+                .GroupBy(l => l.Args[0])
+                .Where(g => g.Count() >= 2)
+                .ToList();
+            foreach (var group in groups)
+            {
+                var x = group.Key;
+                var members = group.ToList();
+                int at = k.Body.IndexOf(members[0]);
+                int n = _shared++;
+                string suffix = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var lets = new List<Statement>();
+                Operand Let(string name, Op op, params Operand[] args)
+                {
+                    int id = Synthetic(name + suffix);
+                    lets.Add(new LetStatement(id, op, args.ToEquatable(), 0, 0));
+                    return new Operand(OperandKind.Local, id, 0, -1);
+                }
+
+                var abs = Let("__abs", Op.Abs, x);
+                var e = Let("__e", Op.Exp, Let("__nabs", Op.Neg, abs));
+                bool needsLog = members.Any(m => m.Op != Op.Sigmoid);
+                var l = needsLog ? Let("__l", Op.Log1p, e) : null;
+                var relu = members.Any(m => m.Op is Op.Softplus or Op.BceWithLogits) ? Let("__relu", Op.Max, x, Operand.Literal(0)) : null;
+                k.Body.InsertRange(at, lets);
+                foreach (var m in members)
+                {
+                    int i = k.Body.IndexOf(m);
+                    switch (m.Op)
+                    {
+                        case Op.Sigmoid:
+                            k.Body[i] = m with { Op = Op.SigmoidFromExp, Args = new[] { x, e }.ToEquatable() };
+                            break;
+                        case Op.Softplus:
+                            k.Body[i] = m with { Op = Op.Add, Args = new[] { relu!, l! }.ToEquatable() };
+                            break;
+                        case Op.LogSigmoid:
+                            int min = Synthetic("__min" + suffix);
+                            k.Body.Insert(i, new LetStatement(min, Op.Min, new[] { x, Operand.Literal(0) }.ToEquatable(), 0, 0));
+                            k.Body[i + 1] = m with { Op = Op.Sub, Args = new[] { new Operand(OperandKind.Local, min, 0, -1), l! }.ToEquatable() };
+                            break;
+                        default: // BceWithLogits(x, t) = max(x, 0) - x·t + log1p(e^-|x|)
+                            int xt = Synthetic("__xt" + suffix), diff = Synthetic("__d" + suffix);
+                            k.Body.Insert(i, new LetStatement(xt, Op.Mul, new[] { x, m.Args[1] }.ToEquatable(), 0, 0));
+                            k.Body.Insert(i + 1, new LetStatement(diff, Op.Sub, new[] { relu!, new Operand(OperandKind.Local, xt, 0, -1) }.ToEquatable(), 0, 0));
+                            k.Body[i + 2] = m with { Op = Op.Add, Args = new[] { new Operand(OperandKind.Local, diff, 0, -1), l! }.ToEquatable() };
+                            break;
+                    }
+                }
+            }
+        }
+
+        private int _shared;
 
         private int Synthetic(string name)
         {

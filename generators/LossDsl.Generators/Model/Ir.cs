@@ -37,6 +37,7 @@ internal enum Op
     Sub,
     Mul,
     Div,
+    SigmoidFromExp, // σ(a) given b = e^-|a| (kernel-level: the planner shares the exponential)
     Min,
     Max,
     Step,        // 1 where a > b, 0.5 where equal, else 0 (derivative of Min/Max)

@@ -244,6 +244,15 @@ internal static class OpTable
             Text = "sigmoid({0})",
             Scalar = S("{S}.Sigmoid({0})"), Vector = S("{VM}.Sigmoid({0})"), Tensor = S("{0}.sigmoid()"),
         });
+        Add(new OpInfo(Op.SigmoidFromExp, OpClass.Pointwise, 2)
+        {
+            // Planned, not declared: σ(a) from b = e^-|a|, which the pixel kernel already has (see KernelPlanner). b is a
+            // function of a computed beside it, so the whole derivative goes to a.
+            Fold = (a, _, _, _) => 1 / (1 + Math.Exp(-a)),
+            Derivative = (g, n, self, a, add) => add(n.Args[0], g.Binary(Op.Mul, a, g.Binary(Op.Mul, self, g.Binary(Op.Sub, g.Const(1), self)))),
+            Text = "sigmoid({0})",
+            Scalar = S("{S}.SigmoidFromExp({0}, {1})"), Vector = S("{VM}.SigmoidFromExp({0}, {1})"), Tensor = S("{TM}.SigmoidFromExp({T0}, {T1})"),
+        });
         Add(new OpInfo(Op.LogSigmoid, OpClass.Pointwise, 1)
         {
             DslName = "LogSigmoid",

@@ -25,6 +25,22 @@ public static partial class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<double> Sigmoid(Vector512<double> x) => Vector512<double>.One / (Vector512<double>.One + Vector512.Exp(-x));
 
+    /// <inheritdoc cref="SigmoidFromExp(Vector256{float}, Vector256{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> SigmoidFromExp(Vector512<float> x, Vector512<float> e)
+    {
+        var r = Vector512<float>.One / (Vector512<float>.One + e);
+        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x, Vector512<float>.Zero), r, e * r);
+    }
+
+    /// <inheritdoc cref="SigmoidFromExp(Vector256{double}, Vector256{double})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> SigmoidFromExp(Vector512<double> x, Vector512<double> e)
+    {
+        var r = Vector512<double>.One / (Vector512<double>.One + e);
+        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x, Vector512<double>.Zero), r, e * r);
+    }
+
     /// <inheritdoc cref="Log1p(Vector256{float})"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Log1p(Vector512<float> x)

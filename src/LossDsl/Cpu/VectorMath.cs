@@ -20,6 +20,25 @@ public static partial class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<double> Sigmoid(Vector256<double> x) => Vector256<double>.One / (Vector256<double>.One + Vector256.Exp(-x));
 
+    /// <summary>σ(x) from <paramref name="e"/> = <c>e^-|x|</c>, which the kernel already has: <c>1 / (1 + e)</c> where x ≥ 0, <c>e / (1 + e)</c> elsewhere.</summary>
+    /// <param name="x">The lanes.</param>
+    /// <param name="e"><c>e^-|x|</c> per lane.</param>
+    /// <returns>σ(x) per lane.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> SigmoidFromExp(Vector256<float> x, Vector256<float> e)
+    {
+        var r = Vector256<float>.One / (Vector256<float>.One + e);
+        return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, Vector256<float>.Zero), r, e * r);
+    }
+
+    /// <inheritdoc cref="SigmoidFromExp(Vector256{float}, Vector256{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> SigmoidFromExp(Vector256<double> x, Vector256<double> e)
+    {
+        var r = Vector256<double>.One / (Vector256<double>.One + e);
+        return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, Vector256<double>.Zero), r, e * r);
+    }
+
     /// <summary><c>log(1 + x)</c>, accurate for small x (the <c>u = 1 + x; log(u)·x/(u − 1)</c> correction).</summary>
     /// <param name="x">The lanes, each greater than −1.</param>
     /// <returns>log1p(x) per lane.</returns>

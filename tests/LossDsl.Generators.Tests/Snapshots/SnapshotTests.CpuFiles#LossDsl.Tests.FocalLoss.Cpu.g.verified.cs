@@ -314,7 +314,12 @@ static partial class FocalLoss
                         {
                             var v0 = global::System.Runtime.Intrinsics.Vector512.Load(_in0 + i);
                             var v1 = global::System.Runtime.Intrinsics.Vector512.Load(_in1 + i);
-                            var p_ = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                            var __abs0 = global::System.Runtime.Intrinsics.Vector512.Abs(v0);
+                            var __nabs0 = -__abs0;
+                            var __e0 = global::System.Runtime.Intrinsics.Vector512.Exp(__nabs0);
+                            var __l0 = global::LossDsl.Cpu.VectorMath.Log1p(__e0);
+                            var __relu0 = global::System.Runtime.Intrinsics.Vector512.Max(v0, global::System.Runtime.Intrinsics.Vector512.Create(0.0f));
+                            var p_ = global::LossDsl.Cpu.VectorMath.SigmoidFromExp(v0, __e0);
                             var v5 = v1 * p_;
                             var v7 = global::System.Runtime.Intrinsics.Vector512.Create(1.0f) - p_;
                             var v8 = global::System.Runtime.Intrinsics.Vector512.Create(1.0f) - v1;
@@ -326,7 +331,9 @@ static partial class FocalLoss
                             var v15 = global::System.Runtime.Intrinsics.Vector512.Create(1.0f) - pt_;
                             var v16 = v15 * v15;
                             var v17 = at_ * v16;
-                            var v18 = global::LossDsl.Cpu.VectorMath.BceWithLogits(v0, v1);
+                            var __xt0 = v0 * v1;
+                            var __d0 = __relu0 - __xt0;
+                            var v18 = __d0 + __l0;
                             var v19 = v17 * v18;
                             acc0 = global::LossDsl.Cpu.VectorMath.Accumulate(acc0, v19);
                         }
@@ -336,7 +343,12 @@ static partial class FocalLoss
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.Load(_in1 + i);
-                        var p_ = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                        var __abs0 = global::System.Runtime.Intrinsics.Vector256.Abs(v0);
+                        var __nabs0 = -__abs0;
+                        var __e0 = global::System.Runtime.Intrinsics.Vector256.Exp(__nabs0);
+                        var __l0 = global::LossDsl.Cpu.VectorMath.Log1p(__e0);
+                        var __relu0 = global::System.Runtime.Intrinsics.Vector256.Max(v0, global::System.Runtime.Intrinsics.Vector256.Create(0.0f));
+                        var p_ = global::LossDsl.Cpu.VectorMath.SigmoidFromExp(v0, __e0);
                         var v5 = v1 * p_;
                         var v7 = global::System.Runtime.Intrinsics.Vector256.Create(1.0f) - p_;
                         var v8 = global::System.Runtime.Intrinsics.Vector256.Create(1.0f) - v1;
@@ -348,7 +360,9 @@ static partial class FocalLoss
                         var v15 = global::System.Runtime.Intrinsics.Vector256.Create(1.0f) - pt_;
                         var v16 = v15 * v15;
                         var v17 = at_ * v16;
-                        var v18 = global::LossDsl.Cpu.VectorMath.BceWithLogits(v0, v1);
+                        var __xt0 = v0 * v1;
+                        var __d0 = __relu0 - __xt0;
+                        var v18 = __d0 + __l0;
                         var v19 = v17 * v18;
                         acc0 = global::LossDsl.Cpu.VectorMath.Accumulate(acc0, v19);
                     }
@@ -357,7 +371,12 @@ static partial class FocalLoss
                     {
                         float v0 = _in0[i];
                         float v1 = _in1[i];
-                        float p_ = global::LossDsl.Scalar.Sigmoid(v0);
+                        float __abs0 = global::System.MathF.Abs(v0);
+                        float __nabs0 = -__abs0;
+                        float __e0 = global::System.MathF.Exp(__nabs0);
+                        float __l0 = global::LossDsl.Scalar.Log1p(__e0);
+                        float __relu0 = global::System.MathF.Max(v0, 0.0f);
+                        float p_ = global::LossDsl.Scalar.SigmoidFromExp(v0, __e0);
                         float v5 = v1 * p_;
                         float v7 = 1.0f - p_;
                         float v8 = 1.0f - v1;
@@ -369,7 +388,9 @@ static partial class FocalLoss
                         float v15 = 1.0f - pt_;
                         float v16 = v15 * v15;
                         float v17 = at_ * v16;
-                        float v18 = global::LossDsl.Scalar.BceWithLogits(v0, v1);
+                        float __xt0 = v0 * v1;
+                        float __d0 = __relu0 - __xt0;
+                        float v18 = __d0 + __l0;
                         float v19 = v17 * v18;
                         sacc0 += v19;
                     }
@@ -397,7 +418,12 @@ static partial class FocalLoss
                         {
                             var v0 = global::System.Runtime.Intrinsics.Vector512.Load(_in0 + i);
                             var v1 = global::System.Runtime.Intrinsics.Vector512.Load(_in1 + i);
-                            var p_ = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                            var __abs1 = global::System.Runtime.Intrinsics.Vector512.Abs(v0);
+                            var __nabs1 = -__abs1;
+                            var __e1 = global::System.Runtime.Intrinsics.Vector512.Exp(__nabs1);
+                            var __l1 = global::LossDsl.Cpu.VectorMath.Log1p(__e1);
+                            var __relu1 = global::System.Runtime.Intrinsics.Vector512.Max(v0, global::System.Runtime.Intrinsics.Vector512.Create(0.0f));
+                            var p_ = global::LossDsl.Cpu.VectorMath.SigmoidFromExp(v0, __e1);
                             var v5 = v1 * p_;
                             var v7 = global::System.Runtime.Intrinsics.Vector512.Create(1.0f) - p_;
                             var v8 = global::System.Runtime.Intrinsics.Vector512.Create(1.0f) - v1;
@@ -409,7 +435,9 @@ static partial class FocalLoss
                             var v15 = global::System.Runtime.Intrinsics.Vector512.Create(1.0f) - pt_;
                             var v16 = v15 * v15;
                             var v17 = at_ * v16;
-                            var v18 = global::LossDsl.Cpu.VectorMath.BceWithLogits(v0, v1);
+                            var __xt1 = v0 * v1;
+                            var __d1 = __relu1 - __xt1;
+                            var v18 = __d1 + __l1;
                             var v25 = v18 * z24;
                             var v26 = v17 * z24;
                             var v27 = p_ - v1;
@@ -431,7 +459,12 @@ static partial class FocalLoss
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.Load(_in1 + i);
-                        var p_ = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                        var __abs1 = global::System.Runtime.Intrinsics.Vector256.Abs(v0);
+                        var __nabs1 = -__abs1;
+                        var __e1 = global::System.Runtime.Intrinsics.Vector256.Exp(__nabs1);
+                        var __l1 = global::LossDsl.Cpu.VectorMath.Log1p(__e1);
+                        var __relu1 = global::System.Runtime.Intrinsics.Vector256.Max(v0, global::System.Runtime.Intrinsics.Vector256.Create(0.0f));
+                        var p_ = global::LossDsl.Cpu.VectorMath.SigmoidFromExp(v0, __e1);
                         var v5 = v1 * p_;
                         var v7 = global::System.Runtime.Intrinsics.Vector256.Create(1.0f) - p_;
                         var v8 = global::System.Runtime.Intrinsics.Vector256.Create(1.0f) - v1;
@@ -443,7 +476,9 @@ static partial class FocalLoss
                         var v15 = global::System.Runtime.Intrinsics.Vector256.Create(1.0f) - pt_;
                         var v16 = v15 * v15;
                         var v17 = at_ * v16;
-                        var v18 = global::LossDsl.Cpu.VectorMath.BceWithLogits(v0, v1);
+                        var __xt1 = v0 * v1;
+                        var __d1 = __relu1 - __xt1;
+                        var v18 = __d1 + __l1;
                         var v25 = v18 * h24;
                         var v26 = v17 * h24;
                         var v27 = p_ - v1;
@@ -464,7 +499,12 @@ static partial class FocalLoss
                     {
                         float v0 = _in0[i];
                         float v1 = _in1[i];
-                        float p_ = global::LossDsl.Scalar.Sigmoid(v0);
+                        float __abs1 = global::System.MathF.Abs(v0);
+                        float __nabs1 = -__abs1;
+                        float __e1 = global::System.MathF.Exp(__nabs1);
+                        float __l1 = global::LossDsl.Scalar.Log1p(__e1);
+                        float __relu1 = global::System.MathF.Max(v0, 0.0f);
+                        float p_ = global::LossDsl.Scalar.SigmoidFromExp(v0, __e1);
                         float v5 = v1 * p_;
                         float v7 = 1.0f - p_;
                         float v8 = 1.0f - v1;
@@ -476,7 +516,9 @@ static partial class FocalLoss
                         float v15 = 1.0f - pt_;
                         float v16 = v15 * v15;
                         float v17 = at_ * v16;
-                        float v18 = global::LossDsl.Scalar.BceWithLogits(v0, v1);
+                        float __xt1 = v0 * v1;
+                        float __d1 = __relu1 - __xt1;
+                        float v18 = __d1 + __l1;
                         float v25 = v18 * s24;
                         float v26 = v17 * s24;
                         float v27 = p_ - v1;
@@ -621,7 +663,12 @@ static partial class FocalLoss
                         {
                             var v0 = global::System.Runtime.Intrinsics.Vector512.Load(_in0 + i);
                             var v1 = global::System.Runtime.Intrinsics.Vector512.Load(_in1 + i);
-                            var p_ = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                            var __abs0 = global::System.Runtime.Intrinsics.Vector512.Abs(v0);
+                            var __nabs0 = -__abs0;
+                            var __e0 = global::System.Runtime.Intrinsics.Vector512.Exp(__nabs0);
+                            var __l0 = global::LossDsl.Cpu.VectorMath.Log1p(__e0);
+                            var __relu0 = global::System.Runtime.Intrinsics.Vector512.Max(v0, global::System.Runtime.Intrinsics.Vector512.Create(0.0));
+                            var p_ = global::LossDsl.Cpu.VectorMath.SigmoidFromExp(v0, __e0);
                             var v5 = v1 * p_;
                             var v7 = global::System.Runtime.Intrinsics.Vector512.Create(1.0) - p_;
                             var v8 = global::System.Runtime.Intrinsics.Vector512.Create(1.0) - v1;
@@ -633,7 +680,9 @@ static partial class FocalLoss
                             var v15 = global::System.Runtime.Intrinsics.Vector512.Create(1.0) - pt_;
                             var v16 = v15 * v15;
                             var v17 = at_ * v16;
-                            var v18 = global::LossDsl.Cpu.VectorMath.BceWithLogits(v0, v1);
+                            var __xt0 = v0 * v1;
+                            var __d0 = __relu0 - __xt0;
+                            var v18 = __d0 + __l0;
                             var v19 = v17 * v18;
                             acc0 = global::LossDsl.Cpu.VectorMath.Accumulate(acc0, v19);
                         }
@@ -643,7 +692,12 @@ static partial class FocalLoss
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.Load(_in1 + i);
-                        var p_ = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                        var __abs0 = global::System.Runtime.Intrinsics.Vector256.Abs(v0);
+                        var __nabs0 = -__abs0;
+                        var __e0 = global::System.Runtime.Intrinsics.Vector256.Exp(__nabs0);
+                        var __l0 = global::LossDsl.Cpu.VectorMath.Log1p(__e0);
+                        var __relu0 = global::System.Runtime.Intrinsics.Vector256.Max(v0, global::System.Runtime.Intrinsics.Vector256.Create(0.0));
+                        var p_ = global::LossDsl.Cpu.VectorMath.SigmoidFromExp(v0, __e0);
                         var v5 = v1 * p_;
                         var v7 = global::System.Runtime.Intrinsics.Vector256.Create(1.0) - p_;
                         var v8 = global::System.Runtime.Intrinsics.Vector256.Create(1.0) - v1;
@@ -655,7 +709,9 @@ static partial class FocalLoss
                         var v15 = global::System.Runtime.Intrinsics.Vector256.Create(1.0) - pt_;
                         var v16 = v15 * v15;
                         var v17 = at_ * v16;
-                        var v18 = global::LossDsl.Cpu.VectorMath.BceWithLogits(v0, v1);
+                        var __xt0 = v0 * v1;
+                        var __d0 = __relu0 - __xt0;
+                        var v18 = __d0 + __l0;
                         var v19 = v17 * v18;
                         acc0 = global::LossDsl.Cpu.VectorMath.Accumulate(acc0, v19);
                     }
@@ -664,7 +720,12 @@ static partial class FocalLoss
                     {
                         double v0 = _in0[i];
                         double v1 = _in1[i];
-                        double p_ = global::LossDsl.Scalar.Sigmoid(v0);
+                        double __abs0 = global::System.Math.Abs(v0);
+                        double __nabs0 = -__abs0;
+                        double __e0 = global::System.Math.Exp(__nabs0);
+                        double __l0 = global::LossDsl.Scalar.Log1p(__e0);
+                        double __relu0 = global::System.Math.Max(v0, 0.0);
+                        double p_ = global::LossDsl.Scalar.SigmoidFromExp(v0, __e0);
                         double v5 = v1 * p_;
                         double v7 = 1.0 - p_;
                         double v8 = 1.0 - v1;
@@ -676,7 +737,9 @@ static partial class FocalLoss
                         double v15 = 1.0 - pt_;
                         double v16 = v15 * v15;
                         double v17 = at_ * v16;
-                        double v18 = global::LossDsl.Scalar.BceWithLogits(v0, v1);
+                        double __xt0 = v0 * v1;
+                        double __d0 = __relu0 - __xt0;
+                        double v18 = __d0 + __l0;
                         double v19 = v17 * v18;
                         sacc0 += v19;
                     }
@@ -704,7 +767,12 @@ static partial class FocalLoss
                         {
                             var v0 = global::System.Runtime.Intrinsics.Vector512.Load(_in0 + i);
                             var v1 = global::System.Runtime.Intrinsics.Vector512.Load(_in1 + i);
-                            var p_ = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                            var __abs1 = global::System.Runtime.Intrinsics.Vector512.Abs(v0);
+                            var __nabs1 = -__abs1;
+                            var __e1 = global::System.Runtime.Intrinsics.Vector512.Exp(__nabs1);
+                            var __l1 = global::LossDsl.Cpu.VectorMath.Log1p(__e1);
+                            var __relu1 = global::System.Runtime.Intrinsics.Vector512.Max(v0, global::System.Runtime.Intrinsics.Vector512.Create(0.0));
+                            var p_ = global::LossDsl.Cpu.VectorMath.SigmoidFromExp(v0, __e1);
                             var v5 = v1 * p_;
                             var v7 = global::System.Runtime.Intrinsics.Vector512.Create(1.0) - p_;
                             var v8 = global::System.Runtime.Intrinsics.Vector512.Create(1.0) - v1;
@@ -716,7 +784,9 @@ static partial class FocalLoss
                             var v15 = global::System.Runtime.Intrinsics.Vector512.Create(1.0) - pt_;
                             var v16 = v15 * v15;
                             var v17 = at_ * v16;
-                            var v18 = global::LossDsl.Cpu.VectorMath.BceWithLogits(v0, v1);
+                            var __xt1 = v0 * v1;
+                            var __d1 = __relu1 - __xt1;
+                            var v18 = __d1 + __l1;
                             var v25 = v18 * z24;
                             var v26 = v17 * z24;
                             var v27 = p_ - v1;
@@ -738,7 +808,12 @@ static partial class FocalLoss
                     {
                         var v0 = global::System.Runtime.Intrinsics.Vector256.Load(_in0 + i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.Load(_in1 + i);
-                        var p_ = global::LossDsl.Cpu.VectorMath.Sigmoid(v0);
+                        var __abs1 = global::System.Runtime.Intrinsics.Vector256.Abs(v0);
+                        var __nabs1 = -__abs1;
+                        var __e1 = global::System.Runtime.Intrinsics.Vector256.Exp(__nabs1);
+                        var __l1 = global::LossDsl.Cpu.VectorMath.Log1p(__e1);
+                        var __relu1 = global::System.Runtime.Intrinsics.Vector256.Max(v0, global::System.Runtime.Intrinsics.Vector256.Create(0.0));
+                        var p_ = global::LossDsl.Cpu.VectorMath.SigmoidFromExp(v0, __e1);
                         var v5 = v1 * p_;
                         var v7 = global::System.Runtime.Intrinsics.Vector256.Create(1.0) - p_;
                         var v8 = global::System.Runtime.Intrinsics.Vector256.Create(1.0) - v1;
@@ -750,7 +825,9 @@ static partial class FocalLoss
                         var v15 = global::System.Runtime.Intrinsics.Vector256.Create(1.0) - pt_;
                         var v16 = v15 * v15;
                         var v17 = at_ * v16;
-                        var v18 = global::LossDsl.Cpu.VectorMath.BceWithLogits(v0, v1);
+                        var __xt1 = v0 * v1;
+                        var __d1 = __relu1 - __xt1;
+                        var v18 = __d1 + __l1;
                         var v25 = v18 * h24;
                         var v26 = v17 * h24;
                         var v27 = p_ - v1;
@@ -771,7 +848,12 @@ static partial class FocalLoss
                     {
                         double v0 = _in0[i];
                         double v1 = _in1[i];
-                        double p_ = global::LossDsl.Scalar.Sigmoid(v0);
+                        double __abs1 = global::System.Math.Abs(v0);
+                        double __nabs1 = -__abs1;
+                        double __e1 = global::System.Math.Exp(__nabs1);
+                        double __l1 = global::LossDsl.Scalar.Log1p(__e1);
+                        double __relu1 = global::System.Math.Max(v0, 0.0);
+                        double p_ = global::LossDsl.Scalar.SigmoidFromExp(v0, __e1);
                         double v5 = v1 * p_;
                         double v7 = 1.0 - p_;
                         double v8 = 1.0 - v1;
@@ -783,7 +865,9 @@ static partial class FocalLoss
                         double v15 = 1.0 - pt_;
                         double v16 = v15 * v15;
                         double v17 = at_ * v16;
-                        double v18 = global::LossDsl.Scalar.BceWithLogits(v0, v1);
+                        double __xt1 = v0 * v1;
+                        double __d1 = __relu1 - __xt1;
+                        double v18 = __d1 + __l1;
                         double v25 = v18 * s24;
                         double v26 = v17 * s24;
                         double v27 = p_ - v1;
