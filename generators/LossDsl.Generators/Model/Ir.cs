@@ -145,5 +145,4 @@ internal sealed record LossSpec(
     ImmutableEquatableArray<TermSpec> Terms,
     ReductionKind Reduction,
     BackendSet Backends,
-    bool AttributeForm,
-    string Summary);
+    bool AttributeForm);
