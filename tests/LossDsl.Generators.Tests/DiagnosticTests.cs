@@ -167,6 +167,29 @@ public class DiagnosticTests
         Single("LD0014", "[Loss] public static partial class L { [Term] static Plane T(Logits pred, Target mask) => Mean([|AvgPool(Sigmoid(pred), 3)|]); }", "'AvgPool' is applied to an expression that depends on a Logits input");
 
     [Fact]
+    public void LD0014_EveryStencilOverLogitsOfATerm()
+    {
+        // Both stencils of the term depend on the prediction: both are reported, each at its own call, not only the first.
+        const string source = Usings + "[Loss] public static partial class L { [Term] static Plane T(Logits pred, Target mask) => Mean(AvgPool(Sigmoid(pred), 3) * mask) + Mean(MaxPool(pred, 5)); }";
+        var run = GeneratorHarness.Run(source);
+        Assert.Null(run.Exception);
+        Assert.Empty(run.Sources);
+        var spans = run.GeneratorDiagnostics.Select(d => (d.Id, Text: source.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length))).ToList();
+        Assert.Equal(new[] { ("LD0014", "AvgPool(Sigmoid(pred), 3)"), ("LD0014", "MaxPool(pred, 5)") }, spans);
+    }
+
+    [Fact]
+    public void LD0014_HelperInlinedTwice_ReportedOnce() =>
+        Single("LD0014", "[Loss] public static partial class L { static Field Blur(Field x) => [|AvgPool(x, 3)|]; [Term] static Plane T(Logits pred, Target mask) => Mean(Blur(pred)) + Mean(Blur(Sigmoid(pred))); }", "'AvgPool' is applied");
+
+    [Theory]
+    [InlineData("var b = BatchMean(BceWithLogits(pred, mask)); var x = [|Pow(b, 4.0 / 3.0)|]; return Mean(BceWithLogits(pred, mask));")]
+    [InlineData("var b = BatchMean(BceWithLogits(pred, mask)); return Mean(BceWithLogits(pred, mask)) * [|Pow(b, 4.0 / 3.0)|];")]
+    public void LD0007_DslFunctionWithoutAnOverloadForTheRank(string body) =>
+        Single("LD0007", $"[Loss] public static partial class L {{ [Term] static Plane T(Logits pred, Target mask) {{ {body} }} }}",
+            "argument 1 of Pow ('b') is a Batch (whole-batch value), but Pow takes a Field (per-pixel value) or a Plane (per-plane value) there");
+
+    [Fact]
     public void LD0015_GenericClass() =>
         Single("LD0015", $"[Loss] public static partial class [|L|]<T> {{ {Term.Replace("T(", "Term(")} }}", "The loss class 'L' is generic");
 

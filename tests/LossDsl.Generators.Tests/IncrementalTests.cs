@@ -72,6 +72,23 @@ public class IncrementalTests
     }
 
     [Theory]
+    [InlineData(Sources.StructureLoss)]
+    [InlineData(Sources.StructureLossAttributes)]
+    public void EditingTheLossClassDocComment_LeavesSpecAndScheduleCached(string source)
+    {
+        // The doc comment is not part of the model: rewording it (on the same line, so the class does not move) must not
+        // re-run the Spec and Schedule steps or the emitters.
+        const string from = "boundary-weighted BCE plus weighted IoU.";
+        Assert.Contains(from, source, System.StringComparison.Ordinal);
+        var (driver, compilation) = First(source);
+        var old = compilation.SyntaxTrees.Single();
+        var edited = CSharpSyntaxTree.ParseText(source.Replace(from, "a reworded summary of what it computes, longer than before.", System.StringComparison.Ordinal), GeneratorHarness.ParseOptions, old.FilePath);
+        driver = driver.RunGenerators(compilation.ReplaceSyntaxTree(old, edited));
+        Assert.NotEmpty(Reasons(driver, TrackingNames.Parse));
+        AssertCached(driver);
+    }
+
+    [Theory]
     [InlineData(Sources.StructureLoss, "5 * Abs", "6 * Abs")]
     [InlineData(Sources.StructureLossAttributes, "Gain = 5", "Gain = 4")]
     public void ChangingAConstant_RerunsSpecAndSchedule(string source, string from, string to)

@@ -203,8 +203,7 @@ internal sealed record LossSpec(
     ImmutableEquatableArray<TermSpec> Terms,
     ReductionKind Reduction,
     BackendSet Backends,
-    bool AttributeForm,
-    string Summary)
+    bool AttributeForm)
 {
     /// <summary>The user's names of nodes, in node order, at most one per node (locals before parameters before calls).</summary>
     public ImmutableEquatableArray<NodeName> Names { get; init; } = ImmutableEquatableArray<NodeName>.Empty;

@@ -68,8 +68,10 @@ internal sealed partial class Parser
 
         if (!_g[a[0]].TargetOnly)
         {
+            // Report it and go on with the operand standing in for the stencil (same rank, same inputs), so every stencil
+            // of the term over a Logits expression is reported, not only the first; the spec is dropped all the same.
             Report(DiagnosticDescriptors.DifferentiableStencil, call.Syntax.GetLocation(), name);
-            return null;
+            return a[0];
         }
 
         return _g.Stencil(op, a[0], (int)k);

@@ -61,8 +61,15 @@ internal sealed partial class Parser
         return (failed ? null : spec, parser._diagnostics.ToEquatable());
     }
 
-    private void Report(DiagnosticDescriptor d, Location? location, params string[] args) =>
-        _diagnostics.Add(DiagnosticInfo.Create(d, location, args));
+    private void Report(DiagnosticDescriptor d, Location? location, params string[] args)
+    {
+        // A helper inlined twice reports the same problem at the same place twice: keep one.
+        var info = DiagnosticInfo.Create(d, location, args);
+        if (!_diagnostics.Contains(info))
+        {
+            _diagnostics.Add(info);
+        }
+    }
 
     private LossSpec? ParseType(INamedTypeSymbol type)
     {
@@ -150,7 +157,7 @@ internal sealed partial class Parser
             type.Name,
             SyntaxFacts.GetText(type.DeclaredAccessibility) is { Length: > 0 } acc ? acc : "internal",
             containing.ToEquatable());
-        return new LossSpec(target, _inputs.ToEquatable(), _g.ToGraph(), terms.ToEquatable(), reduction, ResolveBackends(type, backends, typeLocation), attributeForm, Summary(type))
+        return new LossSpec(target, _inputs.ToEquatable(), _g.ToGraph(), terms.ToEquatable(), reduction, ResolveBackends(type, backends, typeLocation), attributeForm)
         {
             Names = _names.Values.OrderBy(n => n.Node).ToEquatable(),
         };
@@ -178,25 +185,6 @@ internal sealed partial class Parser
 
         // The CPU backend is always emitted: the TorchSharp backend runs it on CPU tensors.
         return set | BackendSet.Cpu;
-    }
-
-    private static string Summary(INamedTypeSymbol type)
-    {
-        string? xml = type.GetDocumentationCommentXml();
-        if (string.IsNullOrEmpty(xml))
-        {
-            return string.Empty;
-        }
-
-        int a = xml!.IndexOf("<summary>", StringComparison.Ordinal);
-        int b = xml.IndexOf("</summary>", StringComparison.Ordinal);
-        if (a < 0 || b < a)
-        {
-            return string.Empty;
-        }
-
-        var text = xml.Substring(a + 9, b - a - 9);
-        return string.Join(" ", text.Split(new[] { '\r', '\n', ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries));
     }
 
     // ---------------------------------------------------------------- terms
@@ -452,11 +440,76 @@ internal sealed partial class Parser
             case IFieldReferenceOperation f:
                 Report(DiagnosticDescriptors.UnsupportedExpression, op.Syntax.GetLocation(), Abbreviate(op.Syntax), $"the field '{f.Field.Name}' is not a compile-time constant; use a 'const' field");
                 return null;
+            case IInvalidOperation when op.Syntax is InvocationExpressionSyntax invocation && DslCandidates(invocation) is { Count: > 0 } candidates:
+                return ReportDslOverloadMismatch(invocation, candidates, env);
             default:
                 Report(DiagnosticDescriptors.UnsupportedExpression, op.Syntax.GetLocation(), Abbreviate(op.Syntax), "use DSL functions, arithmetic operators, constants, parameters and locals");
                 return null;
         }
     }
+
+    /// <summary>The <c>LossDsl.Dsl</c> overloads a call failed to bind to (empty when it is not a DSL call).</summary>
+    private List<IMethodSymbol> DslCandidates(InvocationExpressionSyntax invocation) =>
+        ModelFor(invocation.SyntaxTree).GetSymbolInfo(invocation, _ct).CandidateSymbols.OfType<IMethodSymbol>()
+            .Where(m => m.ContainingType?.ToDisplayString() == Ns + ".Dsl")
+            .ToList();
+
+    /// <summary>
+    /// A DSL function called with an argument of a rank it has no overload for (such as <c>Pow</c> of a <c>Batch</c> value): C#
+    /// overload resolution fails, and the real problem is the rank, so say which argument and which ranks the function takes.
+    /// </summary>
+    private int? ReportDslOverloadMismatch(InvocationExpressionSyntax invocation, List<IMethodSymbol> candidates, Dictionary<ISymbol, int> env)
+    {
+        var model = ModelFor(invocation.SyntaxTree);
+        var arguments = invocation.ArgumentList.Arguments;
+        string name = candidates[0].Name;
+        for (int i = 0; i < arguments.Count; i++)
+        {
+            if (model.GetOperation(arguments[i].Expression, _ct) is not { } argument)
+            {
+                break;
+            }
+
+            // An argument that cannot be read reports its own diagnostic.
+            if (Eval(argument, env) is not int value)
+            {
+                return null;
+            }
+
+            var rank = _g[value].Rank;
+            var accepted = candidates.Where(m => m.Parameters.Length > i).Select(m => RankOf(m.Parameters[i].Type)).Where(r => r is not null).Select(r => r!.Value).Distinct().OrderByDescending(r => r).ToList();
+            if (accepted.Count > 0 && !accepted.Contains(rank))
+            {
+                string takes = string.Join(" or ", accepted.Select(r => "a " + RankText(r)));
+                string hint = rank == Rank.Batch
+                    ? $"there is no {name} of a whole-batch value; apply {name} before BatchMean, or reduce per plane with Sum or Mean"
+                    : $"the DSL has no {name} of a {RankText(rank)}";
+                Report(DiagnosticDescriptors.RankMismatch, invocation.GetLocation(),
+                    $"'{Abbreviate(invocation)}': argument {i + 1} of {name} ('{Abbreviate(arguments[i].Expression)}') is a {RankText(rank)}, but {name} takes {takes} there; {hint}");
+                return null;
+            }
+        }
+
+        Report(DiagnosticDescriptors.UnsupportedExpression, invocation.GetLocation(), Abbreviate(invocation), $"no overload of {name} takes these arguments");
+        return null;
+    }
+
+    private static Rank? RankOf(ITypeSymbol type) => type.ToDisplayString() switch
+    {
+        Ns + ".Field" or Ns + ".Logits" or Ns + ".Target" => Rank.Field,
+        Ns + ".Plane" => Rank.Plane,
+        Ns + ".Batch" => Rank.Batch,
+        _ when type.SpecialType is SpecialType.System_Double or SpecialType.System_Single || IsIntegral(type) => Rank.Scalar,
+        _ => null,
+    };
+
+    private static string RankText(Rank rank) => rank switch
+    {
+        Rank.Field => "Field (per-pixel value)",
+        Rank.Plane => "Plane (per-plane value)",
+        Rank.Batch => "Batch (whole-batch value)",
+        _ => "constant",
+    };
 
     private static bool IsIntegral(ITypeSymbol? type) => type?.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64 or SpecialType.System_Int16
         or SpecialType.System_SByte or SpecialType.System_Byte or SpecialType.System_UInt16 or SpecialType.System_UInt32 or SpecialType.System_UInt64 or SpecialType.System_Char;
