@@ -258,4 +258,73 @@ public static class Dsl
     /// <param name="hi">The upper bound.</param>
     /// <returns>x clamped.</returns>
     public static Plane Clamp(Plane x, double lo, double hi) => Plane.Map(x, v => Scalar.Clamp(v, lo, hi));
+
+    // ----- whole-batch sums, counts and math on batch values -----
+
+    /// <summary><c>x.sum()</c>: the sum over every element of the batch (MONAI's <c>batch=True</c> reductions for one channel).</summary>
+    /// <param name="x">The field.</param>
+    /// <returns>The whole-batch sum.</returns>
+    public static Batch BatchSum(Field x)
+    {
+        double acc = 0;
+        foreach (double v in x.Values)
+        {
+            acc += v;
+        }
+
+        return new Batch(acc);
+    }
+
+    /// <summary>The number of pixels of a plane, H·W, as a per-plane value (what <see cref="Mean(Field)"/> divides by).</summary>
+    /// <param name="x">Any field of the loss's shape.</param>
+    /// <returns>H·W for every plane.</returns>
+    public static Plane PixelCount(Field x)
+    {
+        var counts = new double[x.Shape.Planes];
+        Array.Fill(counts, x.Shape.PlaneSize);
+        return new Plane(x.Shape, counts);
+    }
+
+    /// <summary>The number of elements of the batch, N·C·H·W (what <see cref="BatchMean(Field)"/> divides by).</summary>
+    /// <param name="x">Any field of the loss's shape.</param>
+    /// <returns>N·C·H·W.</returns>
+    public static Batch BatchCount(Field x) => new(x.Shape.Length);
+
+    /// <summary><c>torch.abs</c> of a batch value.</summary>
+    /// <param name="x">The batch value.</param>
+    /// <returns>|x|.</returns>
+    public static Batch Abs(Batch x) => new(Math.Abs(x.Value));
+
+    /// <summary><c>torch.exp</c> of a batch value.</summary>
+    /// <param name="x">The batch value.</param>
+    /// <returns>eˣ.</returns>
+    public static Batch Exp(Batch x) => new(Math.Exp(x.Value));
+
+    /// <summary><c>torch.log</c> of a batch value.</summary>
+    /// <param name="x">The batch value.</param>
+    /// <returns>ln x.</returns>
+    public static Batch Log(Batch x) => new(Math.Log(x.Value));
+
+    /// <summary><c>torch.sqrt</c> of a batch value.</summary>
+    /// <param name="x">The batch value.</param>
+    /// <returns>√x.</returns>
+    public static Batch Sqrt(Batch x) => new(Math.Sqrt(x.Value));
+
+    /// <summary><c>torch.square</c> of a batch value.</summary>
+    /// <param name="x">The batch value.</param>
+    /// <returns>x².</returns>
+    public static Batch Square(Batch x) => new(x.Value * x.Value);
+
+    /// <summary><c>torch.pow(x, c)</c> of a batch value (smp's focal Tversky: <c>(1 − tversky)^γ</c>).</summary>
+    /// <param name="x">The batch value.</param>
+    /// <param name="c">The constant exponent.</param>
+    /// <returns>xᶜ.</returns>
+    public static Batch Pow(Batch x, double c) => new(Math.Pow(x.Value, c));
+
+    /// <summary><c>torch.clamp(x, lo, hi)</c> of a batch value.</summary>
+    /// <param name="x">The batch value.</param>
+    /// <param name="lo">The lower bound.</param>
+    /// <param name="hi">The upper bound.</param>
+    /// <returns>x clamped.</returns>
+    public static Batch Clamp(Batch x, double lo, double hi) => new(Scalar.Clamp(x.Value, lo, hi));
 }

@@ -22,3 +22,30 @@ public static partial class Kitchen
 /// <summary>Per-plane losses (Reduction.None).</summary>
 [Loss(Reduction = Reduction.None), SoftDice(Smooth = 1)]
 public static partial class DicePerPlane;
+
+/// <summary>MONAI's <c>DiceLoss(sigmoid=True, batch=True)</c> for one channel: one Dice over the whole batch.</summary>
+[Loss]
+public static partial class BatchDice
+{
+    [Term]
+    private static Batch Dice(Logits pred, Target mask)
+    {
+        var p = Sigmoid(pred);
+        return 1 - (((2 * BatchSum(p * mask)) + 1e-5) / (BatchSum(p) + BatchSum(mask) + 1e-5));
+    }
+}
+
+/// <summary>smp's binary focal Tversky loss (α 0.3, β 0.7, γ 4/3): whole-batch sums, then math on the batch value.</summary>
+[Loss]
+public static partial class FocalTversky
+{
+    [Term]
+    private static Batch Tversky(Logits pred, Target mask)
+    {
+        var p = Sigmoid(pred);
+        var tp = BatchSum(p * mask);
+        var fp = BatchSum(p * (1 - mask));
+        var fn = BatchSum((1 - p) * mask);
+        return Pow(1 - (tp / (tp + (0.3 * fp) + (0.7 * fn))), 4.0 / 3.0);
+    }
+}

@@ -46,6 +46,9 @@ internal sealed partial class Parser
                     ? _g.Binary(Op.Div, _g.Reduce(Op.Sum, wx), _g.Reduce(Op.Sum, a[1]))
                     : null;
             case "BatchMean": return _g.Binary(Op.Div, _g.Reduce(Op.BatchSum, a[0]), _g.Leaf(Op.BatchSize));
+            case "BatchSum": return _g.Reduce(Op.BatchSum, a[0]);
+            case "PixelCount": return _g.Leaf(Op.PlaneSize);
+            case "BatchCount": return _g.Leaf(Op.BatchSize);
             default:
                 Report(DiagnosticDescriptors.NotInlinable, location, "LossDsl.Dsl." + name);
                 return null;
