@@ -36,31 +36,84 @@ public static class QuickMode
         return 0;
     }
 
-    /// <summary>Median milliseconds and managed bytes per call.</summary>
-    public static (double Ms, long Bytes) Measure(Action action, int minRuns = 5, double minSeconds = 1.0, int maxRuns = 200, int warmups = 3)
-    {
-        // Warm-up (JIT, lazy native initialisation); calls slower than half a second get two warm-up calls at most.
-        var first = Stopwatch.StartNew();
-        action();
-        int more = first.Elapsed.TotalSeconds > 0.5 ? Math.Min(1, warmups - 1) : warmups - 1;
-        for (int i = 0; i < more; i++)
-        {
-            action();
-        }
+    /// <summary>Timing of one action: median and minimum milliseconds per call, managed bytes per call, timed calls, warm-up calls.</summary>
+    public readonly record struct Stats(double Median, double Min, long Bytes, int Runs, int WarmupCalls);
 
+    /// <summary>Median milliseconds and managed bytes per call (see <see cref="MeasureStats"/>).</summary>
+    public static (double Ms, long Bytes) Measure(Action action, int minRuns = 5, double minSeconds = 1.0, int maxRuns = 200)
+    {
+        var s = MeasureStats(action, minRuns, minSeconds, maxRuns);
+        return (s.Median, s.Bytes);
+    }
+
+    /// <summary>
+    /// Warms <paramref name="action"/> up to its steady state (<see cref="WarmUp"/>), then times it: at least
+    /// <paramref name="minRuns"/> calls and <paramref name="minSeconds"/> seconds, at most <paramref name="maxRuns"/> calls.
+    /// </summary>
+    public static Stats MeasureStats(Action action, int minRuns = 5, double minSeconds = 1.0, int maxRuns = 200)
+    {
+        int warm = WarmUp(action);
         var times = new List<double>();
         long bytes0 = GC.GetTotalAllocatedBytes(true);
         var total = Stopwatch.StartNew();
         while (times.Count < maxRuns && (times.Count < minRuns || total.Elapsed.TotalSeconds < minSeconds))
         {
-            var sw = Stopwatch.StartNew();
+            long t0 = Stopwatch.GetTimestamp();
             action();
-            times.Add(sw.Elapsed.TotalMilliseconds);
+            times.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
         }
 
         long bytes = (GC.GetTotalAllocatedBytes(true) - bytes0) / times.Count;
         times.Sort();
-        return (times[times.Count / 2], bytes);
+        return new Stats(times[times.Count / 2], times[0], bytes, times.Count, warm);
+    }
+
+    /// <summary>Fewest warm-up calls: tiered JIT promotes a method after 30 calls (and OSR loops after their back-edge count).</summary>
+    public const int WarmupMinCalls = 60;
+
+    /// <summary>Shortest warm-up: tier-1 code is compiled in the background after a 100 ms call-counting delay.</summary>
+    public const double WarmupMinSeconds = 0.5;
+
+    /// <summary>Longest warm-up (a call slower than this gets one warm-up call).</summary>
+    public const double WarmupMaxSeconds = 4.0;
+
+    /// <summary>
+    /// Calls <paramref name="action"/> until it runs at its steady state: at least <see cref="WarmupMinCalls"/> calls and
+    /// <see cref="WarmupMinSeconds"/>, and then until the median of the last 10 calls is within 10 % of the median of the
+    /// 10 before (JIT tiers, lazy native initialisation, caches and page faults settled), but never longer than
+    /// <see cref="WarmupMaxSeconds"/> (a call slower than that gets one warm-up call). Returns the number of calls.
+    /// </summary>
+    public static int WarmUp(Action action)
+    {
+        var times = new List<double>();
+        var sw = Stopwatch.StartNew();
+        while (true)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            action();
+            times.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            double elapsed = sw.Elapsed.TotalSeconds;
+            if (elapsed >= WarmupMaxSeconds)
+            {
+                return times.Count;
+            }
+
+            if (times.Count >= Math.Max(WarmupMinCalls, 20) && elapsed >= WarmupMinSeconds)
+            {
+                double last = MedianOf(times, times.Count - 10, 10), before = MedianOf(times, times.Count - 20, 10);
+                if (Math.Abs(last - before) <= 0.1 * before)
+                {
+                    return times.Count;
+                }
+            }
+        }
+    }
+
+    private static double MedianOf(List<double> times, int start, int count)
+    {
+        var window = times.GetRange(start, count);
+        window.Sort();
+        return window[count / 2];
     }
 
     public const string TimeFlag = "--time";
@@ -210,8 +263,7 @@ public static class QuickMode
             var eager = Measure(
                 Variants.TorchStep(pred, mask, (p, m) => EagerStructureLoss.Weighted(p, m, kernel: kk)),
                 minRuns: big ? 1 : 3,
-                minSeconds: big ? 0 : 1,
-                warmups: big ? 1 : 2);
+                minSeconds: big ? 0 : 1);
             Console.WriteLine(string.Create(Inv, $"| {k} | {cpu.Ms:F2} | {cpu.Ms * 1e6 / shape.Length:F2} | {generated.Ms:F2} | {eager.Ms:F1} | {eager.Ms / cpu.Ms:F0}x | {eager.Ms / generated.Ms:F0}x |"));
         }
 
