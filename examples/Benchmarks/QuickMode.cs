@@ -29,8 +29,9 @@ public static class QuickMode
 
         Console.WriteLine($"OpenMP: OMP_WAIT_POLICY at start {Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "unset"}; LossDsl.TorchSharp's module initializer: {LossDsl.TorchSharp.NativeEnvironment.Outcome?.ToString() ?? "did not run"} (Set = PASSIVE set before libtorch loaded).");
         Console.WriteLine();
-        s_bandwidth = CopyBandwidth(new LossShape(8, 1, 352, 352).Length * sizeof(float));
-        Console.WriteLine(string.Create(Inv, $"Memory floor: the bytes the schedule moves ÷ copy bandwidth measured now ({s_bandwidth / 1e9:F1} GB/s, read + write, {Environment.ProcessorCount} threads copying 4 MiB-class buffers as large as one input). Structure loss: {FloorBytesPerPixel} bytes per pixel (stencil pre-pass reads mask, writes the weight: 8; forward sweep reads pred, mask, weight: 12; backward sweep reads the same and writes the gradient: 16); deep supervision with {Variants.SideOutputs} side outputs: 8 + {Variants.SideOutputs} × 28."));
+        // The structure loss at 8x1x352x352 keeps four float32 planes-sets live (pred, mask, weight, gradient: 16 MB): copy as much.
+        s_bandwidth = CopyBandwidth(4L * new LossShape(8, 1, 352, 352).Length * sizeof(float));
+        Console.WriteLine(string.Create(Inv, $"Memory floor: the bytes the schedule moves ÷ copy bandwidth measured now ({s_bandwidth / 1e9:F1} GB/s, read + write, {Environment.ProcessorCount} threads copying a 16 MB buffer, the 8x1x352x352 loss's working set of pred, mask, weight and gradient; larger shapes fall further out of cache, so their floor is optimistic). Structure loss: {FloorBytesPerPixel} bytes per pixel (stencil pre-pass reads mask, writes the weight: 8; forward sweep reads pred, mask, weight: 12; backward sweep reads the same and writes the gradient: 16); deep supervision with {Variants.SideOutputs} side outputs: 8 + {Variants.SideOutputs} × 28."));
         Console.WriteLine();
         var total = Stopwatch.StartNew();
         StructureLossTable();
