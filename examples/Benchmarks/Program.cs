@@ -18,6 +18,16 @@ public static class Program
             return QuickMode.TimeChild(args);
         }
 
+        if (args.Contains(TorchOverhead.Flag))
+        {
+            return TorchOverhead.Run();
+        }
+
+        if (args.Contains(StencilBench.Flag))
+        {
+            return StencilBench.Run();
+        }
+
         if (args.Contains("--quick"))
         {
             return QuickMode.Run(args);

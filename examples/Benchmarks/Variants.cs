@@ -90,6 +90,14 @@ public static class Variants
         pred.grad!.zero_();
     };
 
+    /// <summary>As <see cref="TorchStep"/>, but the gradient is set to none after each call (PyTorch's default <c>zero_grad</c>).</summary>
+    public static Action TorchStepToNone(Tensor pred, Tensor mask, Func<Tensor, Tensor, Tensor> loss) => () =>
+    {
+        using var scope = torch.NewDisposeScope();
+        loss(pred, mask).backward();
+        pred.grad = null;
+    };
+
     private static Prepared Torch(Workload w, Func<Tensor, Tensor, Tensor> loss)
     {
         var (pred, mask) = Tensors(w);

@@ -22,15 +22,9 @@ internal static partial class NativeEnvironment
     /// <summary>
     /// Asks libtorch's OpenMP threads to sleep between operations instead of spinning (unless the user chose otherwise).
     /// On a small machine spinning threads compete with the fused loss kernel's threads; measured in examples/Benchmarks.
-    /// Must run before the first TorchSharp call; .NET's own environment API does not reach native <c>getenv</c>.
+    /// Must run before the first TorchSharp call; LossDsl.TorchSharp.NativeEnvironment does it (it never overrides a user value).
     /// </summary>
-    public static void PreferPassiveOpenMpThreads()
-    {
-        if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null)
-        {
-            _ = SetEnv("OMP_WAIT_POLICY", "PASSIVE", 0);
-        }
-    }
+    public static void PreferPassiveOpenMpThreads() => global::LossDsl.TorchSharp.NativeEnvironment.PreferPassiveOpenMp();
 
     /// <summary>
     /// Limits oneDNN (libtorch's convolution library) to SSE4.1 kernels unless the user chose an ISA. On this project's

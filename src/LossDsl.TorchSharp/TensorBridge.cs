@@ -237,6 +237,30 @@ public static class TensorBridge
     public static ReadOnlySpan<T> AsReadOnlySpan<T>(Tensor t) where T : unmanaged => AsSpan<T>(t);
 
     /// <summary>
+    /// The gradient of a generated loss's input scaled by the upstream gradient <paramref name="gradOutput"/>:
+    /// <paramref name="gradient"/> itself when <paramref name="gradOutput"/> is a CPU tensor holding the single value 1 (what
+    /// <c>loss.backward()</c> passes, also through sums such as deep supervision), else <c>gradient * gradOutput</c>.
+    /// </summary>
+    /// <param name="gradient">The gradient saved by the forward pass.</param>
+    /// <param name="gradOutput">The upstream gradient.</param>
+    /// <returns><paramref name="gradient"/> or a new tensor.</returns>
+    /// <remarks>
+    /// Skipping the multiplication saves a full-size allocation and a pass over memory, and, on the CPU, a libtorch parallel
+    /// region whose OpenMP threads would then spin against the next fused kernel. Returning the saved tensor is safe: autograd
+    /// accumulates it into <c>.grad</c> by copying (or adding) whenever anything else still references it, as the saved
+    /// variable does under <c>retain_graph</c>. The value is read only from CPU tensors (reading it from a device would
+    /// synchronise).
+    /// </remarks>
+    /// <exception cref="ArgumentNullException">A tensor is <see langword="null"/>.</exception>
+    public static Tensor ScaleByUpstream(Tensor gradient, Tensor gradOutput)
+    {
+        ArgumentNullException.ThrowIfNull(gradient);
+        ArgumentNullException.ThrowIfNull(gradOutput);
+        bool one = gradOutput.device_type == DeviceType.CPU && gradOutput.NumberOfElements == 1 && gradOutput.ToDouble() == 1.0;
+        return one ? gradient : gradient * gradOutput;
+    }
+
+    /// <summary>
     /// The number of TorchSharp <see cref="Tensor"/> objects in the whole process that have been created and
     /// not yet disposed or finalized (TorchSharp's <c>torch.Tensor.TotalCount</c>).
     /// </summary>

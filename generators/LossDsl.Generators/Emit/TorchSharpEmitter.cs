@@ -788,9 +788,9 @@ internal static class TorchSharpEmitter
             }
             else
             {
-                w.Line("// The gradient was computed with the loss; scale it by the upstream gradient.");
+                w.Line("// The gradient was computed with the loss; scale it by the upstream gradient (no op when that is a CPU scalar 1).");
                 w.Open($"for (int i = 0; i < {CodeWriter.Int(_inputs.Count)}; i++)");
-                w.Line("result[i] = saved[i] is { } g ? (g * gradOutput).MoveToOuterDisposeScope() : null!;");
+                w.Line($"result[i] = saved[i] is {{ }} g ? {TB}.ScaleByUpstream(g, gradOutput).MoveToOuterDisposeScope() : null!;");
                 w.Close();
             }
 

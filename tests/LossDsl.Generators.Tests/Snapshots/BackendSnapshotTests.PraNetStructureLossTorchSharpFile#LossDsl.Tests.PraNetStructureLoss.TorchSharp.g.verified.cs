@@ -278,10 +278,10 @@ static partial class PraNetStructureLoss
             using var scope = global::TorchSharp.torch.NewDisposeScope();
             var saved = ctx.get_saved_variables();
             var result = new global::System.Collections.Generic.List<global::TorchSharp.torch.Tensor>(new global::TorchSharp.torch.Tensor[3]); // one entry per forward argument (the last is the call)
-            // The gradient was computed with the loss; scale it by the upstream gradient.
+            // The gradient was computed with the loss; scale it by the upstream gradient (no op when that is a CPU scalar 1).
             for (int i = 0; i < 2; i++)
             {
-                result[i] = saved[i] is { } g ? (g * gradOutput).MoveToOuterDisposeScope() : null!;
+                result[i] = saved[i] is { } g ? global::LossDsl.TorchSharp.TensorBridge.ScaleByUpstream(g, gradOutput).MoveToOuterDisposeScope() : null!;
             }
 
             return result;
