@@ -176,7 +176,6 @@ internal static class CpuEmitter
 
         private IEnumerable<Kernel> PixelKernels => _s.Kernels.Where(k => k.Role != KernelRole.Target && k.Domain == Domain.Pixels);
 
-        private bool HasFilters => _s.Kernels.Any(k => k.Domain == Domain.Filter);
 
         private int MaxAccumulators => _s.Kernels.Select(k => k.Body.Count(x => x is AccumulateStatement)).DefaultIfEmpty(0).Max();
 
@@ -227,11 +226,6 @@ internal static class CpuEmitter
             foreach (var f in _s.Fields)
             {
                 w.Line($"    private {_t}[] _field{f.Index} = global::System.Array.Empty<{_t}>(); // {MathText.Name(_s, f.Node)} = {MathText.Expr(_s, f.Node)}");
-            }
-
-            if (HasFilters)
-            {
-                w.Line("    private double[] _tmp = global::System.Array.Empty<double>();");
             }
 
             if (_s.HasTargetWork)
@@ -325,11 +319,6 @@ internal static class CpuEmitter
             foreach (var f in _s.Fields)
             {
                 w.Line($"        Ensure(ref _field{f.Index}, shape.Length);");
-            }
-
-            if (HasFilters)
-            {
-                w.Line("        Ensure(ref _tmp, shape.Length + (planes * shape.W));");
             }
 
             w.Line("        double result = 0;");
@@ -498,22 +487,12 @@ internal static class CpuEmitter
             w.Line("    {");
             w.Line("        int h = _shape.H, w = _shape.W, hw = h * w;");
             w.Line("        long start = (long)p * hw, end = start + hw;");
-            if (HasFilters)
-            {
-                w.Line("        fixed (double* tmp = _tmp)");
-            }
-
             if (fields.Count > 0)
             {
                 w.Line($"        fixed ({_t}* {string.Join(", ", fields.Select(f => $"f{f} = _field{f}"))})");
             }
 
             w.Line("        {");
-            if (HasFilters)
-            {
-                w.Line("            double* colSums = tmp + _shape.Length + ((long)p * w);");
-            }
-
             foreach (var k in TargetKernels)
             {
                 w.Line($"            // {k.Name}: {k.Summary}");
@@ -524,8 +503,8 @@ internal static class CpuEmitter
                         string src = f.Source.Kind == OperandKind.Input ? $"_in{f.Source.Index} + start" : $"f{f.Source.Index} + start";
                         string dst = $"f{f.Destination} + start";
                         w.Line(f.Kind == Op.AvgPool
-                            ? $"            global::LossDsl.Cpu.Stencils.BoxFilter({src}, {dst}, h, w, {CodeWriter.Int(f.Kernel)}, tmp + start, colSums);"
-                            : $"            global::LossDsl.Cpu.Stencils.ExtremumFilter({src}, {dst}, h, w, {CodeWriter.Int(f.Kernel)}, tmp + start, min: {(f.Kind == Op.MinPool ? "true" : "false")});");
+                            ? $"            global::LossDsl.Cpu.Stencils.BoxFilter({src}, {dst}, h, w, {CodeWriter.Int(f.Kernel)});"
+                            : $"            global::LossDsl.Cpu.Stencils.ExtremumFilter({src}, {dst}, h, w, {CodeWriter.Int(f.Kernel)}, min: {(f.Kind == Op.MinPool ? "true" : "false")});");
                     }
                 }
                 else
