@@ -26,6 +26,7 @@ internal static class TrackingNames
     public const string Spec = nameof(Spec);
     public const string Schedule = nameof(Schedule);
     public const string Kernels = nameof(Kernels);
+    public const string StrayTerms = nameof(StrayTerms);
 }
 
 /// <summary>
@@ -69,26 +70,40 @@ public sealed class LossGenerator : IIncrementalGenerator
             .Select(static (s, _) => KernelPlanner.Plan(s))
             .WithTrackingName(TrackingNames.Kernels);
 
-        context.RegisterSourceOutput(programs, static (spc, s) =>
+        // Hint names must be unique ignoring case across the compilation: each file's prefix is chosen knowing the others' names.
+        var names = programs.Select(static (s, _) => s.Spec.Type.FullName).Collect().Select(static (a, _) => a.ToEquatable());
+        context.RegisterSourceOutput(programs.Combine(names), static (spc, pair) =>
         {
-            spc.AddSource(Shell.Hint(s.Spec, "Reference"), ReferenceEmitter.Emit(s.Schedule));
+            var s = pair.Left;
+            string prefix = HintNames.Prefix(s.Spec.Type.FullName, pair.Right);
+            spc.AddSource(Shell.Hint(prefix, "Reference"), ReferenceEmitter.Emit(s.Schedule));
             if (s.Spec.Backends.HasFlag(BackendSet.Cpu))
             {
-                spc.AddSource(Shell.Hint(s.Spec, "Cpu"), CpuEmitter.Emit(s));
+                spc.AddSource(Shell.Hint(prefix, "Cpu"), CpuEmitter.Emit(s));
             }
 
             if (s.Spec.Backends.HasFlag(BackendSet.TorchSharp) && TorchSharpEmitter.Emit(s) is { } torch)
             {
-                spc.AddSource(Shell.Hint(s.Spec, "TorchSharp"), torch);
+                spc.AddSource(Shell.Hint(prefix, "TorchSharp"), torch);
             }
 
             if (s.Spec.Backends.HasFlag(BackendSet.Ilgpu) && IlgpuEmitter.Emit(s) is { } ilgpu)
             {
-                spc.AddSource(Shell.Hint(s.Spec, "Ilgpu"), ilgpu);
+                spc.AddSource(Shell.Hint(prefix, "Ilgpu"), ilgpu);
             }
         });
 
         RegisterIlgpuArity(context, parsed, programs);
+
+        // LD0023: [Term] where no loss reads it (a class without [Loss], a nested class, a local function).
+        var strayTerms = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                Parser.TermAttributeName,
+                static (node, _) => node is MethodDeclarationSyntax or LocalFunctionStatementSyntax,
+                static (ctx, _) => Parser.StrayTerm(ctx.TargetSymbol, ctx.SemanticModel.Compilation))
+            .Where(static d => d is not null)
+            .WithTrackingName(TrackingNames.StrayTerms);
+        context.RegisterSourceOutput(strayTerms, static (spc, d) => spc.ReportDiagnostic(d!.ToDiagnostic()));
     }
 
     /// <summary>

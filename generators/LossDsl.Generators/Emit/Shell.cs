@@ -26,10 +26,10 @@ internal static class Shell
 
         foreach (var c in spec.Type.ContainingTypes)
         {
-            w.Open(c);
+            w.Open(c.Declaration);
         }
 
-        w.Open($"static partial class {spec.Type.Name}");
+        w.Open($"static partial class {spec.Type.Identifier}");
         body(w);
         w.Close();
         foreach (var _ in spec.Type.ContainingTypes)
@@ -40,7 +40,10 @@ internal static class Shell
         return w.ToString();
     }
 
-    public static string Hint(LossSpec spec, string backend) => $"{spec.Type.HintPrefix}.{backend}.g.cs";
+    public static string Hint(LossSpec spec, string backend) => Hint(spec.Type.HintPrefix, backend);
+
+    /// <summary>The hint name of a backend's file under a (possibly disambiguated, see <see cref="HintNames"/>) prefix.</summary>
+    public static string Hint(string prefix, string backend) => $"{prefix}.{backend}.g.cs";
 
     /// <summary>The emitted parameter list of the inputs, e.g. <c>ReadOnlySpan&lt;float&gt; pred, ReadOnlySpan&lt;float&gt; mask</c>.</summary>
     public static string Params(LossSpec spec, Func<InputSpec, string> type) => string.Join(", ", spec.Inputs.Select(i => type(i) + " @" + i.Name));
@@ -52,7 +55,5 @@ internal static class Shell
     /// named after the inputs: there a simple name such as <c>Cpu</c> or <c>Compute</c> would bind to an input of that name.
     /// </summary>
     public static string Qualified(LossSpec spec) =>
-        "global::" + (spec.Type.Namespace is null ? string.Empty : spec.Type.Namespace + ".")
-        + string.Concat(spec.Type.ContainingTypes.Select(c => c.Substring(c.LastIndexOf(' ') + 1) + "."))
-        + spec.Type.Name;
+        "global::" + spec.Type.CodeName;
 }
