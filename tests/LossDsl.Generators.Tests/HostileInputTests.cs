@@ -189,6 +189,34 @@ public class HostileInputTests
         Clean("[Loss] public static partial class L { [Term] static Plane T(Logits pred, Target mask) => Mean(AvgPool(AvgPool(mask, 3), 3) * pred); }", withBackends: true);
 
     [Fact]
+    public void TermNamedLikeAReferenceLocal_Compiles() =>
+        Clean("[Loss] public static partial class L { [Term] static Plane shape(Logits pred, Target mask) => Mean(pred); [Term] static Plane loss(Logits pred, Target mask) => Sum(pred); }", withBackends: true);
+
+    [Fact]
+    public void LowerCaseClassName_AddsNoWarning()
+    {
+        // The user's declaration gets CS8981 itself; the generated parts must not repeat it.
+        var run = GeneratorHarness.RunOnSmallStack(GeneratorHarness.CompilationWithBackends(Usings + $"[Loss] public static partial class lower {{ {Term} }}"));
+        Assert.Null(run.Exception);
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Equal(4, run.Sources.Length);
+        var warning = Assert.Single(run.CompilationProblems);
+        Assert.Equal("CS8981", warning.Id);
+        Assert.Equal(GeneratorHarness.DefaultPath, warning.Location.GetLineSpan().Path);
+    }
+
+    [Theory]
+    [InlineData("namespace LossDsl.Logits { }")]
+    [InlineData("namespace LossDsl { public sealed class LossShape { } }")]
+    [InlineData("namespace LossDsl.Prelude.X { }")]
+    public void ProjectNameHidingTheRuntime_IsDiagnosed(string hider) =>
+        Reports("LD0021", $"{hider}\n[Loss] public static partial class L {{ {Term} }}", "hides the LossDsl runtime's");
+
+    [Fact]
+    public void ProjectNamespaceMergingWithTheRuntime_Compiles() =>
+        Clean($"namespace LossDsl.Cpu {{ public static class Mine {{ }} }}\n[Loss] public static partial class L {{ {Term} }}");
+
+    [Fact]
     public void FileLocalLoss_IsDiagnosed() =>
         Reports("LD0024", $"[Loss] file static partial class L {{ {Term} }}", "file-local");
 

@@ -91,7 +91,7 @@ internal static class DiagnosticDescriptors
         DiagnosticSeverity.Warning);
 
     public static readonly DiagnosticDescriptor ReservedMemberName = Make(
-        "LD0021", "Member name used by the generated API",
+        "LD0021", "Name clashes with the generated code",
         "The loss class '{0}' {1}");
 
     public static readonly DiagnosticDescriptor TooComplex = Make(

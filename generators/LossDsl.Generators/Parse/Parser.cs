@@ -310,6 +310,7 @@ internal sealed partial class Parser
 
         var resolved = ResolveBackends(type, backends, typeLocation);
         CheckGeneratedNames(type, resolved);
+        CheckRuntimeNames(type);
         if (_diagnostics.Any(d => DiagnosticDescriptorsById.Get(d.Id).DefaultSeverity == DiagnosticSeverity.Error))
         {
             return null;
@@ -355,7 +356,8 @@ internal sealed partial class Parser
     /// </summary>
     private static List<TermSpec> UniqueNames(List<TermSpec> terms)
     {
-        var used = new HashSet<string>(StringComparer.Ordinal);
+        // The reference interpreter names its own locals __shape, __loss, __total, __v and __p beside __{term}.
+        var used = new HashSet<string>(StringComparer.Ordinal) { "shape", "loss", "total", "v", "p" };
         var result = new List<TermSpec>();
         foreach (var t in terms)
         {
@@ -369,6 +371,40 @@ internal sealed partial class Parser
         }
 
         return result;
+    }
+
+    /// <summary>The names the generated code refers to as <c>global::LossDsl.{name}</c>.</summary>
+    private static readonly string[] RuntimeNames = { "Logits", "Target", "Field", "Plane", "Batch", "LossShape", "Scalar", "Prelude", "Cpu", "TorchSharp", "Ilgpu" };
+
+    /// <summary>
+    /// LD0021: a type or namespace of the user's project inside namespace <c>LossDsl</c> that takes a name the generated code
+    /// refers to (<c>namespace LossDsl.Logits</c>): <c>global::LossDsl.Logits</c> would no longer mean the runtime's type.
+    /// </summary>
+    private void CheckRuntimeNames(INamedTypeSymbol type)
+    {
+        var ns = _compilation.GlobalNamespace.GetNamespaceMembers().FirstOrDefault(n => n.Name == Ns);
+        if (ns is null)
+        {
+            return;
+        }
+
+        foreach (var name in RuntimeNames)
+        {
+            foreach (var member in ns.GetMembers(name))
+            {
+                bool runtimeNamespace = VocabularyAssembly(_compilation)?.GlobalNamespace.GetNamespaceMembers().FirstOrDefault(n => n.Name == Ns)?.GetMembers(name).Any(m => m is INamespaceSymbol) ?? false;
+                if (member is INamespaceSymbol && runtimeNamespace)
+                {
+                    continue; // namespaces merge: LossDsl.Cpu in the project and in the runtime are one namespace
+                }
+
+                if (member.Locations.FirstOrDefault(l => IsUserLocation(l)) is { } where)
+                {
+                    Report(DiagnosticDescriptors.ReservedMemberName, type.Locations.FirstOrDefault(), type.Name, $"cannot be generated: the project declares '{Ns}.{name}' ({(member is INamespaceSymbol ? "a namespace" : "a type")} at {where.GetLineSpan().Path}:{(where.GetLineSpan().StartLinePosition.Line + 1).ToString(CultureInfo.InvariantCulture)}), which hides the LossDsl runtime's '{Ns}.{name}' that the generated code uses; rename it");
+                    return;
+                }
+            }
+        }
     }
 
     /// <summary>
