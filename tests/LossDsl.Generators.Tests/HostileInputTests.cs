@@ -2,6 +2,7 @@ using System;
 using System.Globalization;
 using System.Linq;
 using System.Text;
+using LossDsl.Generators.Model;
 using Microsoft.CodeAnalysis;
 using Xunit;
 
@@ -75,6 +76,20 @@ public class HostileInputTests
         var run = Clean($"namespace @if.@event {{ public static partial class @struct {{ [Loss] public static partial class @class {{ [Term] static Plane @double(Logits @in, Target mask) => Mean(BceWithLogits(@in, mask)); }} }} }}", withBackends: true);
         Assert.Contains(run.Sources, s => s.Hint == "if.event.struct.class.Cpu.g.cs");
         Assert.All(run.Sources, s => Assert.DoesNotContain("@", s.Hint, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ContainingTypes_AreStructured()
+    {
+        var spec = GeneratorHarness.ParseSpec(Usings + "namespace @if.@event { public partial record struct @struct { public static partial class Mid { [Loss] public static partial class @class { " + Term + " } } } }", "if.event.struct+Mid+class");
+        Assert.Equal("@if.@event", spec.Type.Namespace);
+        Assert.Equal("@class", spec.Type.Identifier);
+        Assert.Equal(
+            new[] { new Model.ContainingType("@struct", "record struct", Model.ImmutableEquatableArray<string>.Empty), new Model.ContainingType("Mid", "class", new[] { "static" }.ToEquatable()) },
+            spec.Type.ContainingTypes);
+        Assert.Equal("if.event.struct.Mid.class", spec.Type.FullName);
+        Assert.Equal("@if.@event.@struct.Mid.@class", spec.Type.CodeName);
+        Clean("namespace @if.@event { public partial record struct @struct { public static partial class Mid { [Loss] public static partial class @class { " + Term + " } } } }", withBackends: true);
     }
 
     [Fact]

@@ -392,8 +392,7 @@ internal sealed partial class Parser
         {
             foreach (var member in ns.GetMembers(name))
             {
-                bool runtimeNamespace = VocabularyAssembly(_compilation)?.GlobalNamespace.GetNamespaceMembers().FirstOrDefault(n => n.Name == Ns)?.GetMembers(name).Any(m => m is INamespaceSymbol) ?? false;
-                if (member is INamespaceSymbol && runtimeNamespace)
+                if (member is INamespaceSymbol && !ns.GetTypeMembers(name).Any(t => !t.Locations.Any(IsUserLocation)))
                 {
                     continue; // namespaces merge: LossDsl.Cpu in the project and in the runtime are one namespace
                 }
