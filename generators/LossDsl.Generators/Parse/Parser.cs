@@ -324,6 +324,18 @@ internal sealed partial class Parser
         return new LossSpec(target, _inputs.ToEquatable(), _g.ToGraph(), UniqueNames(terms).ToEquatable(), reduction, resolved, attributeForm, Summary(type));
     }
 
+    /// <summary>A type's <c>global::</c>-qualified name as C# spells it, every keyword part with <c>@</c>.</summary>
+    private static string CodeName(INamedTypeSymbol type)
+    {
+        var parts = new List<string>();
+        for (var t = type; t is not null; t = t.ContainingType)
+        {
+            parts.Insert(0, Identifier(t.Name));
+        }
+
+        return "global::" + (type.ContainingNamespace is { IsGlobalNamespace: false } ns ? NamespaceName(ns) + "." : string.Empty) + string.Join(".", parts);
+    }
+
     /// <summary>The namespace as C# spells it: each part with <c>@</c> where it is a keyword (<c>@if.@event</c>).</summary>
     private static string NamespaceName(INamespaceSymbol ns)
     {
@@ -600,7 +612,7 @@ internal sealed partial class Parser
             return;
         }
 
-        terms.Add(new TermSpec(method.Name, root, weight, isBatch, method.ContainingType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) + "." + Identifier(method.Name) + "(" + string.Join(", ", method.Parameters.Select(p => "@" + p.Name)) + ")"));
+        terms.Add(new TermSpec(method.Name, root, weight, isBatch, CodeName(method.ContainingType) + "." + Identifier(method.Name) + "(" + string.Join(", ", method.Parameters.Select(p => "@" + p.Name)) + ")"));
     }
 
     // ---------------------------------------------------------------- method bodies
