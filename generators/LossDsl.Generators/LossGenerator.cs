@@ -26,6 +26,7 @@ internal static class TrackingNames
     public const string Spec = nameof(Spec);
     public const string Schedule = nameof(Schedule);
     public const string Kernels = nameof(Kernels);
+    public const string StrayTerms = nameof(StrayTerms);
 }
 
 /// <summary>
@@ -79,13 +80,15 @@ public sealed class LossGenerator : IIncrementalGenerator
             .Collect()
             .Combine(projectDir);
 
-        context.RegisterSourceOutput(programs.Combine(sites), static (spc, pair) =>
+        // Hint names must be unique ignoring case across the compilation: each file's prefix is chosen knowing the others' names.
+        var names = programs.Select(static (s, _) => s.Spec.Type.FullName).Collect().Select(static (a, _) => a.ToEquatable());
+        context.RegisterSourceOutput(programs.Combine(sites).Combine(names), static (spc, pair) =>
         {
-            var s = pair.Left;
-            var (list, dir) = pair.Right;
+            var (s, (list, dir)) = pair.Left;
+            string prefix = HintNames.Prefix(s.Spec.Type.FullName, pair.Right);
             var site = list.FirstOrDefault(x => x.Key == s.Spec.Type.FullName);
             string card = LossCard.Render(s.Schedule, site.Path is null ? null : $"{RelativePath(site.Path, dir)}({site.Line.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
-            void Add(string backend, string text) => spc.AddSource(Shell.Hint(s.Spec, backend), Shell.WithCard(text, card));
+            void Add(string backend, string text) => spc.AddSource(Shell.Hint(prefix, backend), Shell.WithCard(text, card));
 
             Add("Reference", ReferenceEmitter.Emit(s.Schedule));
             if (s.Spec.Backends.HasFlag(BackendSet.Cpu))
@@ -105,6 +108,16 @@ public sealed class LossGenerator : IIncrementalGenerator
         });
 
         RegisterIlgpuArity(context, parsed, programs);
+
+        // LD0023: [Term] where no loss reads it (a class without [Loss], a nested class, a local function).
+        var strayTerms = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                Parser.TermAttributeName,
+                static (node, _) => node is MethodDeclarationSyntax or LocalFunctionStatementSyntax,
+                static (ctx, _) => Parser.StrayTerm(ctx.TargetSymbol, ctx.SemanticModel.Compilation))
+            .Where(static d => d is not null)
+            .WithTrackingName(TrackingNames.StrayTerms);
+        context.RegisterSourceOutput(strayTerms, static (spc, d) => spc.ReportDiagnostic(d!.ToDiagnostic()));
     }
 
     /// <summary>

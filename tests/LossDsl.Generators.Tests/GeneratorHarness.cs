@@ -139,6 +139,21 @@ internal static class GeneratorHarness
         return new GeneratorOutput(driver, run, sources, result.Diagnostics, output.GetDiagnostics());
     }
 
+    /// <summary>
+    /// As <see cref="Run(Compilation, GeneratorDriver?)"/>, with the generator on a thread with a small stack
+    /// (<see cref="SmallStack.Bytes"/>) so that recursion the input can drive deep shows up here; the output compilation is then
+    /// bound on the calling thread, as the C# compiler would bind it.
+    /// </summary>
+    public static GeneratorOutput RunOnSmallStack(Compilation compilation)
+    {
+        Compilation output = null!;
+        var driver = SmallStack.Run(() => Driver().RunGeneratorsAndUpdateCompilation(compilation, out output, out _));
+        var run = driver.GetRunResult();
+        var result = run.Results.Single();
+        var sources = result.GeneratedSources.Select(s => (s.HintName, s.SourceText.ToString().Replace("\r\n", "\n"))).ToImmutableArray();
+        return new GeneratorOutput(driver, run, sources, result.Diagnostics, output.GetDiagnostics());
+    }
+
     /// <summary>Runs the generator only (no binding of the output compilation): for the many-runs robustness tests.</summary>
     public static GeneratorRunResult RunGeneratorOnly(string source) =>
         Driver().RunGenerators(Compilation(source)).GetRunResult().Results.Single();

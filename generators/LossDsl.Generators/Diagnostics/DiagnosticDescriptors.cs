@@ -38,7 +38,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor BadKernel = Make(
         "LD0008", "Stencil window must be a positive odd size",
-        "The window of '{0}' is {1}; use a positive odd size (the window is centred on the pixel, padding k/2)");
+        "The window of '{0}' is {1}; use a positive odd size up to 4095 (the window is centred on the pixel, padding k/2)");
 
     public static readonly DiagnosticDescriptor NonConstantKernel = Make(
         "LD0009", "Stencil window must be a constant",
@@ -69,7 +69,7 @@ internal static class DiagnosticDescriptors
         "The loss class '{0}' is generic or nested in a generic type; declare it as a non-generic class");
 
     public static readonly DiagnosticDescriptor BadAttributeArgument = Make(
-        "LD0016", "Invalid built-in term argument",
+        "LD0016", "Invalid attribute argument",
         "{0}");
 
     public static readonly DiagnosticDescriptor BackendUnavailable = Make(
@@ -89,6 +89,22 @@ internal static class DiagnosticDescriptors
         "LD0020", "Too many ILGPU kernel parameters",
         "The ILGPU backend of '{0}' needs {1} kernel parameters; ILGPU accepts at most {2} — reduce the number of inputs or turn the ILGPU backend off",
         DiagnosticSeverity.Warning);
+
+    public static readonly DiagnosticDescriptor ReservedMemberName = Make(
+        "LD0021", "Name clashes with the generated code",
+        "The loss class '{0}' {1}");
+
+    public static readonly DiagnosticDescriptor TooComplex = Make(
+        "LD0022", "Loss declaration too complex",
+        "The loss '{0}' cannot be compiled: {1}; flatten the declaration (fewer nested calls, fewer levels of helpers)");
+
+    public static readonly DiagnosticDescriptor TermOutsideLoss = Make(
+        "LD0023", "[Term] outside a loss class",
+        "'{0}' is marked [Term] but {1}; a term is a static method declared directly in a [Loss] class, so this one is never part of a loss");
+
+    public static readonly DiagnosticDescriptor FileLocalLoss = Make(
+        "LD0024", "Loss class cannot be file-local",
+        "The loss class '{0}' is file-local (or nested in a 'file' type); the generator adds parts in other files, which C# forbids for a file-local type; remove the 'file' modifier");
 
     private static DiagnosticDescriptor Make(string id, string title, string message, DiagnosticSeverity severity = DiagnosticSeverity.Error) =>
         new(id, title, message, Category, severity, isEnabledByDefault: true, helpLinkUri: HelpBase + id.ToLowerInvariant());

@@ -95,11 +95,13 @@ internal static class KernelPlanner
             // Slot 0 of the plane table: each plane's loss.
             int lossSlot = NewPlaneSlot(_s.PlaneLoss, "plane loss");
 
+            var late = LatePlaneStatements();
             TargetPrePass();
             Forward();
             BatchEpilogue();
-            PlaneEpilogue(lossSlot);
+            PlaneEpilogue(lossSlot, late);
             Finish(lossSlot);
+            PlaneAdjoint(late);
             Backward();
             foreach (var k in _kernels.Where(k => _shareExponentials && k.Domain == Domain.Pixels))
             {
@@ -171,7 +173,42 @@ internal static class KernelPlanner
             }
         }
 
-        private void PlaneEpilogue(int lossSlot)
+        /// <summary>
+        /// Plane statements that read a batch adjoint (directly or through another plane statement): with a whole-batch term
+        /// beside per-plane terms (<c>Mean(pred) * BatchMean(pred)</c>) the gradient of a plane mixes the plane's seed with an
+        /// adjoint summed over all planes, which exists only after the plane epilogue. They get a plane kernel of their own
+        /// after the batch adjoints.
+        /// </summary>
+        private HashSet<int> LatePlaneStatements()
+        {
+            var batchAdjoints = new HashSet<int>(_s.BatchAdjoint.Concat(_s.PlaneSums));
+            var late = new HashSet<int>();
+            foreach (int id in _s.PlaneStatements)
+            {
+                if (_g[id].Args.Any(a => batchAdjoints.Contains(a) || late.Contains(a)))
+                {
+                    late.Add(id);
+                }
+            }
+
+            return late;
+        }
+
+        private void PlaneAdjoint(HashSet<int> late)
+        {
+            if (late.Count == 0)
+            {
+                return;
+            }
+
+            var k = Open("PlaneAdjoint", Domain.Planes, KernelRole.Forward, "the per-plane adjoints that read a batch adjoint");
+            foreach (int id in _s.PlaneStatements.Where(late.Contains))
+            {
+                Let(k, id);
+            }
+        }
+
+        private void PlaneEpilogue(int lossSlot, HashSet<int> late)
         {
             var k = Open("Plane", Domain.Planes, KernelRole.Forward, "the plane epilogue: each plane's loss, its seed and the adjoints the backward reads");
             int seed = _g.Nodes.Select((n, id) => (n, id)).Where(x => x.n.Op == Op.Seed).Select(x => x.id).DefaultIfEmpty(-1).First();
@@ -190,7 +227,7 @@ internal static class KernelPlanner
                 Define(k, seed);
             }
 
-            foreach (int id in _s.PlaneStatements)
+            foreach (int id in _s.PlaneStatements.Where(id => !late.Contains(id)))
             {
                 Let(k, id);
             }

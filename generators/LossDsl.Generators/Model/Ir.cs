@@ -126,7 +126,8 @@ internal enum CallOwner
 
 /// <summary>
 /// A call of a DSL method evaluated by the reference interpreter: the term as declared, for the reference entry point
-/// to call with the interpreter's values. Emit prints it; nothing here is C# text.
+/// to call with the interpreter's values. <see cref="Method"/> is the identifier as C# spells it (a keyword keeps its
+/// <c>@</c>); Emit prints the call.
 /// </summary>
 internal sealed record ReferenceCall(CallOwner Owner, string Method, ImmutableEquatableArray<ReferenceArg> Args);
 
@@ -147,14 +148,39 @@ internal abstract record ReferenceArg
     public sealed record Nested(ReferenceCall Call) : ReferenceArg;
 }
 
-/// <summary>Where the generated partial class lives.</summary>
-internal sealed record TypeTarget(string? Namespace, string Name, string Accessibility, ImmutableEquatableArray<string> ContainingTypes)
+/// <summary>
+/// A type that contains the loss class, outermost first: its name as C# must spell it (<c>@struct</c> for a keyword), its
+/// kind keyword (<c>class</c>, <c>struct</c>, <c>record</c>, <c>record struct</c>, <c>interface</c>) and the modifiers the
+/// generated part repeats (<c>static</c>; a <c>file</c> type never reaches the model: the parser rejects it).
+/// </summary>
+internal sealed record ContainingType(string Identifier, string Keyword, ImmutableEquatableArray<string> Modifiers)
 {
-    /// <summary>Dotted name, e.g. <c>Ns.Outer.Loss</c> (containing types by name, not by declaration).</summary>
-    public string FullName => (Namespace is null ? string.Empty : Namespace + ".") + string.Concat(ContainingTypes.Select(c => c.Substring(c.LastIndexOf(' ') + 1) + ".")) + Name;
+    /// <summary>The name as declared, without a verbatim <c>@</c>.</summary>
+    public string Name => Identifier.TrimStart('@');
 
-    /// <summary>The prefix of generated file names: the full name.</summary>
+    /// <summary>The header of the generated part, e.g. <c>static partial class Outer</c>.</summary>
+    public string Declaration => string.Concat(Modifiers.Select(m => m + " ")) + "partial " + Keyword + " " + Identifier;
+}
+
+/// <summary>
+/// Where the generated partial class lives. <see cref="Namespace"/> and <see cref="Identifier"/> are spelled as C# must
+/// spell them (<c>@if.@event</c>, <c>@class</c>); <see cref="FullName"/> and <see cref="HintPrefix"/> use the plain names.
+/// </summary>
+internal sealed record TypeTarget(string? Namespace, string Identifier, string Accessibility, ImmutableEquatableArray<ContainingType> ContainingTypes)
+{
+    /// <summary>The class name as declared, without a verbatim <c>@</c>.</summary>
+    public string Name => Identifier.TrimStart('@');
+
+    /// <summary>Dotted plain name, e.g. <c>Ns.Outer.Loss</c>.</summary>
+    public string FullName => (Namespace is null ? string.Empty : Plain(Namespace) + ".") + string.Concat(ContainingTypes.Select(c => c.Name + ".")) + Name;
+
+    /// <summary>The name as C# code refers to it, without <c>global::</c>, e.g. <c>@if.@struct.@class</c>.</summary>
+    public string CodeName => (Namespace is null ? string.Empty : Namespace + ".") + string.Concat(ContainingTypes.Select(c => c.Identifier + ".")) + Identifier;
+
+    /// <summary>The prefix of generated file names: the plain full name (hint names may not contain <c>@</c>).</summary>
     public string HintPrefix => FullName;
+
+    private static string Plain(string dotted) => string.Join(".", dotted.Split('.').Select(s => s.TrimStart('@')));
 }
 
 /// <summary>The generators a spec asks for after resolving <c>Backends.Auto</c> against the compilation.</summary>

@@ -19,7 +19,7 @@ internal sealed partial class Parser
     /// </summary>
     private bool ParseAttributeTerms(INamedTypeSymbol type, List<TermSpec> terms)
     {
-        var attributes = type.GetAttributes().Where(a => a.AttributeClass?.ContainingNamespace?.ToDisplayString() == Ns).ToList();
+        var attributes = type.GetAttributes().Where(a => a.AttributeClass?.ContainingNamespace?.ToDisplayString() == Ns && IsVocabulary(a.AttributeClass)).ToList();
         AttributeData? Find(string name) => attributes.FirstOrDefault(a => a.AttributeClass!.Name == name);
         double Named(AttributeData a, string key, double fallback)
         {
@@ -60,9 +60,14 @@ internal sealed partial class Parser
             }
 
             double k = Named(bw, "Kernel", AttributeDefaults.BoundaryKernel), gain = Named(bw, "Gain", AttributeDefaults.BoundaryGain);
-            if (k <= 0 || k % 2 == 0)
+            if (!IsKernel(k))
             {
                 Report(DiagnosticDescriptors.BadKernel, Where(bw), "BoundaryWeight", k.ToString(CultureInfo.InvariantCulture));
+                return null;
+            }
+
+            if (!Check(bw, "Gain", gain, true))
+            {
                 return null;
             }
 
@@ -76,9 +81,16 @@ internal sealed partial class Parser
 
         bool Check(AttributeData a, string what, double value, bool ok)
         {
+            string name = a.AttributeClass!.Name.Replace("Attribute", string.Empty);
+            if (!IsFiniteFloat(value))
+            {
+                Report(DiagnosticDescriptors.BadAttributeArgument, Where(a), $"{name}: {what} must be a finite number within float's range; {NotFiniteFloat(value)}");
+                return false;
+            }
+
             if (!ok)
             {
-                Report(DiagnosticDescriptors.BadAttributeArgument, Where(a), $"{a.AttributeClass!.Name.Replace("Attribute", string.Empty)}: {what} = {value.ToString(CultureInfo.InvariantCulture)} is out of range");
+                Report(DiagnosticDescriptors.BadAttributeArgument, Where(a), $"{name}: {what} = {value.ToString(CultureInfo.InvariantCulture)} is out of range");
             }
 
             return ok;
@@ -95,7 +107,7 @@ internal sealed partial class Parser
         void Add(AttributeData a, string termName, int? root, params ReferenceArg[] args)
         {
             double w = Named(a, "Weight", AttributeDefaults.Weight);
-            if (root is int r && Check(a, "Weight", w, !double.IsNaN(w) && !double.IsInfinity(w)))
+            if (root is int r && Check(a, "Weight", w, true))
             {
                 terms.Add(new TermSpec(termName, r, w, false, new ReferenceCall(CallOwner.Prelude, termName, args.ToEquatable())));
             }

@@ -35,6 +35,12 @@ internal sealed partial class Parser
                     return null;
                 }
 
+                if (lo > hi)
+                {
+                    Report(DiagnosticDescriptors.UnsupportedExpression, location, Abbreviate(call.Syntax), $"the lower bound {lo.ToString("R", CultureInfo.InvariantCulture)} exceeds the upper bound {hi.ToString("R", CultureInfo.InvariantCulture)}");
+                    return null;
+                }
+
                 return _g.Unary(Op.Clamp, a[0], lo, hi);
             case "AvgPool": return Stencil(Op.AvgPool, name, a, call);
             case "MaxPool": return Stencil(Op.MaxPool, name, a, call);
@@ -55,6 +61,12 @@ internal sealed partial class Parser
         }
     }
 
+    /// <summary>The largest stencil window: beyond it the running sums and the padding arithmetic are not what the backends are tested for.</summary>
+    internal const int MaxKernel = 4095;
+
+    /// <summary>A valid window: a positive odd size up to <see cref="MaxKernel"/>.</summary>
+    internal static bool IsKernel(double k) => k > 0 && k <= MaxKernel && k % 2 == 1;
+
     private int? Stencil(Op op, string name, int[] a, IInvocationOperation call)
     {
         if (!_g.IsConst(a[1], out double k))
@@ -63,7 +75,7 @@ internal sealed partial class Parser
             return null;
         }
 
-        if (k <= 0 || k % 2 == 0 || k > 4095)
+        if (!IsKernel(k))
         {
             Report(DiagnosticDescriptors.BadKernel, call.Syntax.GetLocation(), name, k.ToString(CultureInfo.InvariantCulture));
             return null;
