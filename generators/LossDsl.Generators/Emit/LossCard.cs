@@ -44,15 +44,23 @@ internal static class LossCard
             }
         }
 
-        var text = new Renderer(s, names);
+        var aux = new Auxiliaries();
+        var text = new Renderer(s, names, aux);
+        void Line(string indent, string left, string right, string note = "")
+        {
+            // Values too long to write inline were named while rendering the right-hand side: define them first.
+            lines.AddRange(aux.Flush().Select(a => $"{indent}{a.Name} = {a.Text}"));
+            lines.Add($"{indent}{left} = {right}{note}");
+        }
+
         foreach (int id in definitions)
         {
-            lines.Add($"  {names[id]} = {text.Top(id)}");
+            Line("  ", names[id], text.Top(id));
         }
 
         foreach (var t in spec.Terms)
         {
-            lines.Add($"  {t.Name} = {text.Top(t.Root)}{(t.IsBatch ? "   (one value for the whole batch)" : string.Empty)}");
+            Line("  ", t.Name, text.Top(t.Root), t.IsBatch ? "   (one value for the whole batch)" : string.Empty);
         }
 
         lines.Add("  loss = " + string.Join(" + ", spec.Terms.Select(t => t.Weight == 1 ? t.Name : $"{MathText.Short(t.Weight)}·{t.Name}")));
@@ -65,19 +73,18 @@ internal static class LossCard
 
         foreach (var g in s.Gradients)
         {
-            var factors = new Renderer(s, names, factorPrefix: "c");
-            string grad = factors.Top(g.Node);
+            var factors = new Renderer(s, names, aux, factorPrefix: "c");
             string input = spec.Inputs[g.Input].Name;
             lines.Add(string.Empty);
             lines.Add($"gradient, per pixel of a plane (seed = ∂L/∂loss of the plane: {Seed(spec.Reduction)}):");
-            lines.Add($"  ∂L/∂{input} = {grad}");
+            Line("  ", $"∂L/∂{input}", factors.Top(g.Node));
             if (factors.Factors.Count > 0)
             {
                 lines.Add("  with the per-plane factors");
                 for (int i = 0; i < factors.Factors.Count; i++)
                 {
                     int id = factors.Factors[i];
-                    lines.Add($"    {factors.FactorName(id)} = {factors.Definition(id)}");
+                    Line("    ", factors.FactorName(id), factors.Definition(id));
                 }
             }
         }
@@ -116,18 +123,48 @@ internal static class LossCard
         return Enumerable.Range(0, g.Count).Where(i => seen[i]).ToList();
     }
 
+    /// <summary>
+    /// Values the user did not name whose text is too long to repeat inline (<c>t1</c>, <c>t2</c>, …), numbered across the
+    /// card and defined just before the line that first uses them. They keep the card, and the work of writing it, linear
+    /// in the size of the loss whatever the sharing in its graph.
+    /// </summary>
+    private sealed class Auxiliaries
+    {
+        private readonly List<(string Name, string Text)> _pending = new();
+        private int _count;
+
+        public const int MaxInline = 100;
+
+        public string Add(string text)
+        {
+            string name = "t" + (++_count).ToString(CultureInfo.InvariantCulture);
+            _pending.Add((name, text));
+            return name;
+        }
+
+        public List<(string Name, string Text)> Flush()
+        {
+            var list = new List<(string Name, string Text)>(_pending);
+            _pending.Clear();
+            return list;
+        }
+    }
+
     /// <summary>Plain math with precedence: 1 additive, 2 multiplicative, 3 unary minus, 4 atoms, calls and sums.</summary>
     private sealed class Renderer
     {
         private readonly ScheduleSpec _s;
         private readonly Dictionary<int, string> _names;
+        private readonly Auxiliaries _aux;
         private readonly string? _factorPrefix;
         private readonly Dictionary<int, string> _factorNames = new();
+        private readonly Dictionary<int, (string Text, int Prec)> _memo = new();
 
-        public Renderer(ScheduleSpec s, Dictionary<int, string> names, string? factorPrefix = null)
+        public Renderer(ScheduleSpec s, Dictionary<int, string> names, Auxiliaries aux, string? factorPrefix = null)
         {
             _s = s;
             _names = names;
+            _aux = aux;
             _factorPrefix = factorPrefix;
         }
 
@@ -137,7 +174,47 @@ internal static class LossCard
         public string FactorName(int id) => _factorNames[id];
 
         /// <summary>A node written out (its own name is not used; its arguments' names are).</summary>
-        public string Top(int id) => Expr(id, top: true).Text;
+        public string Top(int id)
+        {
+            // Render what lies below bottom-up (ids are in dependency order), so that no rendering recurses deeper than one
+            // level whatever the depth of the graph: the generator runs on the compiler's stack.
+            foreach (int below in Below(id))
+            {
+                Expr(below);
+            }
+
+            return Expr(id, top: true).Text;
+        }
+
+        /// <summary>True where rendering stops and a name is written instead: the user's names and the per-plane factors.</summary>
+        private bool Stops(int id) =>
+            _names.ContainsKey(id) || _factorNames.ContainsKey(id) || (_factorPrefix is not null && IsFactor(_s.Graph[id]));
+
+        private static bool IsFactor(Node n) => n.Rank is Rank.Plane or Rank.Batch && OpTable.Get(n.Op).Class != OpClass.Leaf;
+
+        /// <summary>The nodes a rendering of <paramref name="root"/> writes out, in increasing id (dependency) order.</summary>
+        private List<int> Below(int root)
+        {
+            var seen = new HashSet<int>();
+            var stack = new Stack<int>(_s.Graph[root].Args);
+            while (stack.Count > 0)
+            {
+                int id = stack.Pop();
+                if (_memo.ContainsKey(id) || Stops(id) || !seen.Add(id))
+                {
+                    continue;
+                }
+
+                foreach (int a in _s.Graph[id].Args)
+                {
+                    stack.Push(a);
+                }
+            }
+
+            var list = seen.ToList();
+            list.Sort();
+            return list;
+        }
 
         /// <summary>A factor's definition: written out over the user's names and the factors named before it.</summary>
         public string Definition(int id)
@@ -148,10 +225,31 @@ internal static class LossCard
                 known[f] = _factorNames[f];
             }
 
-            return new Renderer(_s, known).Top(id);
+            return new Renderer(_s, known, _aux).Top(id);
         }
 
         private (string Text, int Prec) Expr(int id, bool top = false)
+        {
+            if (top)
+            {
+                return Render(id, top: true);
+            }
+
+            if (!_memo.TryGetValue(id, out var r))
+            {
+                r = Render(id, top: false);
+                if (r.Text.Length > Auxiliaries.MaxInline)
+                {
+                    r = (_aux.Add(r.Text), 4);
+                }
+
+                _memo[id] = r;
+            }
+
+            return r;
+        }
+
+        private (string Text, int Prec) Render(int id, bool top)
         {
             var n = _s.Graph[id];
             if (!top && _names.TryGetValue(id, out var name))
@@ -159,7 +257,7 @@ internal static class LossCard
                 return (name, 4);
             }
 
-            if (!top && _factorPrefix is not null && n.Rank is Rank.Plane or Rank.Batch && OpTable.Get(n.Op).Class != OpClass.Leaf)
+            if (!top && _factorPrefix is not null && IsFactor(n))
             {
                 if (!_factorNames.TryGetValue(id, out var f))
                 {

@@ -465,9 +465,11 @@ internal static class KernelPlanner
                 var l = needsLog ? Let("__l", Op.Log1p, e) : null;
                 var relu = members.Any(m => m.Op is Op.Softplus or Op.BceWithLogits) ? Let("__relu", Op.Max, x, Operand.Literal(0)) : null;
                 k.Body.InsertRange(at, lets);
+                int rewritten = 0;
                 foreach (var m in members)
                 {
                     int i = k.Body.IndexOf(m);
+                    string own = suffix + (rewritten++ == 0 ? string.Empty : "_" + Int(rewritten - 1));
                     switch (m.Op)
                     {
                         case Op.Sigmoid:
@@ -477,12 +479,12 @@ internal static class KernelPlanner
                             k.Body[i] = m with { Op = Op.Add, Args = new[] { relu!, l! }.ToEquatable() };
                             break;
                         case Op.LogSigmoid:
-                            int min = Synthetic("__min" + suffix);
+                            int min = Synthetic("__min" + own);
                             k.Body.Insert(i, new LetStatement(min, Op.Min, new[] { x, Operand.Literal(0) }.ToEquatable(), 0, 0));
                             k.Body[i + 1] = m with { Op = Op.Sub, Args = new[] { new Operand(OperandKind.Local, min, 0, -1), l! }.ToEquatable() };
                             break;
                         default: // BceWithLogits(x, t) = max(x, 0) - x·t + log1p(e^-|x|)
-                            int xt = Synthetic("__xt" + suffix), diff = Synthetic("__d" + suffix);
+                            int xt = Synthetic("__xt" + own), diff = Synthetic("__d" + own);
                             k.Body.Insert(i, new LetStatement(xt, Op.Mul, new[] { x, m.Args[1] }.ToEquatable(), 0, 0));
                             k.Body.Insert(i + 1, new LetStatement(diff, Op.Sub, new[] { relu!, new Operand(OperandKind.Local, xt, 0, -1) }.ToEquatable(), 0, 0));
                             k.Body[i + 2] = m with { Op = Op.Add, Args = new[] { new Operand(OperandKind.Local, diff, 0, -1), l! }.ToEquatable() };
@@ -493,6 +495,8 @@ internal static class KernelPlanner
         }
 
         private int _shared;
+
+        private static string Int(int v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         private int Synthetic(string name)
         {

@@ -11,10 +11,10 @@
 // L = mean of loss over the N·C planes
 //
 // gradient, per pixel of a plane (seed = ∂L/∂loss of the plane: 1/(N·C)):
-//   ∂L/∂pred = (c1 + mask·c2)·p·(1 - p)
+//   ∂L/∂pred = (c2 + mask·c1)·p·(1 - p)
 //   with the per-plane factors
-//     c1 = seed·(1 + 2·Σ(mask·p)) / (1 + Σ(p) + Σ(mask)) / (1 + Σ(p) + Σ(mask))
-//     c2 = -2·seed / (1 + Σ(p) + Σ(mask))
+//     c1 = -2·seed / (1 + Σ(p) + Σ(mask))
+//     c2 = seed·(1 + 2·Σ(mask·p)) / (1 + Σ(p) + Σ(mask)) / (1 + Σ(p) + Σ(mask))
 #nullable enable
 #pragma warning disable CS1591 // members are documented in the declaring class
 

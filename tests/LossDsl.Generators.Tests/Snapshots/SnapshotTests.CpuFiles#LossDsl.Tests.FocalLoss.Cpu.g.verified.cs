@@ -13,7 +13,8 @@
 // L = Σ of loss over the N·C planes
 //
 // gradient, per pixel of a plane (seed = ∂L/∂loss of the plane: 1):
-//   ∂L/∂pred = at·(1 - pt)²·c1·(p - mask) + ((1 - mask)·at·bce_with_logits(pred, mask)·c1·2·(1 - pt) - mask·at·bce_with_logits(pred, mask)·c1·2·(1 - pt))·p·(1 - p)
+//   t1 = (1 - mask)·at·bce_with_logits(pred, mask)·c1·2·(1 - pt) - mask·at·bce_with_logits(pred, mask)·c1·2·(1 - pt)
+//   ∂L/∂pred = at·(1 - pt)²·c1·(p - mask) + t1·p·(1 - p)
 //   with the per-plane factors
 //     c1 = seed / HW
 #nullable enable
@@ -331,9 +332,9 @@ static partial class FocalLoss
                             var v15 = global::System.Runtime.Intrinsics.Vector512.Create(1.0f) - pt_;
                             var v16 = v15 * v15;
                             var v17 = at_ * v16;
-                            var __xt0 = v0 * v1;
-                            var __d0 = __relu0 - __xt0;
-                            var v18 = __d0 + __l0;
+                            var __xt0_1 = v0 * v1;
+                            var __d0_1 = __relu0 - __xt0_1;
+                            var v18 = __d0_1 + __l0;
                             var v19 = v17 * v18;
                             acc0 = global::LossDsl.Cpu.VectorMath.Accumulate(acc0, v19);
                         }
@@ -360,9 +361,9 @@ static partial class FocalLoss
                         var v15 = global::System.Runtime.Intrinsics.Vector256.Create(1.0f) - pt_;
                         var v16 = v15 * v15;
                         var v17 = at_ * v16;
-                        var __xt0 = v0 * v1;
-                        var __d0 = __relu0 - __xt0;
-                        var v18 = __d0 + __l0;
+                        var __xt0_1 = v0 * v1;
+                        var __d0_1 = __relu0 - __xt0_1;
+                        var v18 = __d0_1 + __l0;
                         var v19 = v17 * v18;
                         acc0 = global::LossDsl.Cpu.VectorMath.Accumulate(acc0, v19);
                     }
@@ -388,9 +389,9 @@ static partial class FocalLoss
                         float v15 = 1.0f - pt_;
                         float v16 = v15 * v15;
                         float v17 = at_ * v16;
-                        float __xt0 = v0 * v1;
-                        float __d0 = __relu0 - __xt0;
-                        float v18 = __d0 + __l0;
+                        float __xt0_1 = v0 * v1;
+                        float __d0_1 = __relu0 - __xt0_1;
+                        float v18 = __d0_1 + __l0;
                         float v19 = v17 * v18;
                         sacc0 += v19;
                     }
@@ -435,9 +436,9 @@ static partial class FocalLoss
                             var v15 = global::System.Runtime.Intrinsics.Vector512.Create(1.0f) - pt_;
                             var v16 = v15 * v15;
                             var v17 = at_ * v16;
-                            var __xt1 = v0 * v1;
-                            var __d1 = __relu1 - __xt1;
-                            var v18 = __d1 + __l1;
+                            var __xt1_1 = v0 * v1;
+                            var __d1_1 = __relu1 - __xt1_1;
+                            var v18 = __d1_1 + __l1;
                             var v25 = v18 * z24;
                             var v26 = v17 * z24;
                             var v27 = p_ - v1;
@@ -476,9 +477,9 @@ static partial class FocalLoss
                         var v15 = global::System.Runtime.Intrinsics.Vector256.Create(1.0f) - pt_;
                         var v16 = v15 * v15;
                         var v17 = at_ * v16;
-                        var __xt1 = v0 * v1;
-                        var __d1 = __relu1 - __xt1;
-                        var v18 = __d1 + __l1;
+                        var __xt1_1 = v0 * v1;
+                        var __d1_1 = __relu1 - __xt1_1;
+                        var v18 = __d1_1 + __l1;
                         var v25 = v18 * h24;
                         var v26 = v17 * h24;
                         var v27 = p_ - v1;
@@ -516,9 +517,9 @@ static partial class FocalLoss
                         float v15 = 1.0f - pt_;
                         float v16 = v15 * v15;
                         float v17 = at_ * v16;
-                        float __xt1 = v0 * v1;
-                        float __d1 = __relu1 - __xt1;
-                        float v18 = __d1 + __l1;
+                        float __xt1_1 = v0 * v1;
+                        float __d1_1 = __relu1 - __xt1_1;
+                        float v18 = __d1_1 + __l1;
                         float v25 = v18 * s24;
                         float v26 = v17 * s24;
                         float v27 = p_ - v1;
@@ -680,9 +681,9 @@ static partial class FocalLoss
                             var v15 = global::System.Runtime.Intrinsics.Vector512.Create(1.0) - pt_;
                             var v16 = v15 * v15;
                             var v17 = at_ * v16;
-                            var __xt0 = v0 * v1;
-                            var __d0 = __relu0 - __xt0;
-                            var v18 = __d0 + __l0;
+                            var __xt0_1 = v0 * v1;
+                            var __d0_1 = __relu0 - __xt0_1;
+                            var v18 = __d0_1 + __l0;
                             var v19 = v17 * v18;
                             acc0 = global::LossDsl.Cpu.VectorMath.Accumulate(acc0, v19);
                         }
@@ -709,9 +710,9 @@ static partial class FocalLoss
                         var v15 = global::System.Runtime.Intrinsics.Vector256.Create(1.0) - pt_;
                         var v16 = v15 * v15;
                         var v17 = at_ * v16;
-                        var __xt0 = v0 * v1;
-                        var __d0 = __relu0 - __xt0;
-                        var v18 = __d0 + __l0;
+                        var __xt0_1 = v0 * v1;
+                        var __d0_1 = __relu0 - __xt0_1;
+                        var v18 = __d0_1 + __l0;
                         var v19 = v17 * v18;
                         acc0 = global::LossDsl.Cpu.VectorMath.Accumulate(acc0, v19);
                     }
@@ -737,9 +738,9 @@ static partial class FocalLoss
                         double v15 = 1.0 - pt_;
                         double v16 = v15 * v15;
                         double v17 = at_ * v16;
-                        double __xt0 = v0 * v1;
-                        double __d0 = __relu0 - __xt0;
-                        double v18 = __d0 + __l0;
+                        double __xt0_1 = v0 * v1;
+                        double __d0_1 = __relu0 - __xt0_1;
+                        double v18 = __d0_1 + __l0;
                         double v19 = v17 * v18;
                         sacc0 += v19;
                     }
@@ -784,9 +785,9 @@ static partial class FocalLoss
                             var v15 = global::System.Runtime.Intrinsics.Vector512.Create(1.0) - pt_;
                             var v16 = v15 * v15;
                             var v17 = at_ * v16;
-                            var __xt1 = v0 * v1;
-                            var __d1 = __relu1 - __xt1;
-                            var v18 = __d1 + __l1;
+                            var __xt1_1 = v0 * v1;
+                            var __d1_1 = __relu1 - __xt1_1;
+                            var v18 = __d1_1 + __l1;
                             var v25 = v18 * z24;
                             var v26 = v17 * z24;
                             var v27 = p_ - v1;
@@ -825,9 +826,9 @@ static partial class FocalLoss
                         var v15 = global::System.Runtime.Intrinsics.Vector256.Create(1.0) - pt_;
                         var v16 = v15 * v15;
                         var v17 = at_ * v16;
-                        var __xt1 = v0 * v1;
-                        var __d1 = __relu1 - __xt1;
-                        var v18 = __d1 + __l1;
+                        var __xt1_1 = v0 * v1;
+                        var __d1_1 = __relu1 - __xt1_1;
+                        var v18 = __d1_1 + __l1;
                         var v25 = v18 * h24;
                         var v26 = v17 * h24;
                         var v27 = p_ - v1;
@@ -865,9 +866,9 @@ static partial class FocalLoss
                         double v15 = 1.0 - pt_;
                         double v16 = v15 * v15;
                         double v17 = at_ * v16;
-                        double __xt1 = v0 * v1;
-                        double __d1 = __relu1 - __xt1;
-                        double v18 = __d1 + __l1;
+                        double __xt1_1 = v0 * v1;
+                        double __d1_1 = __relu1 - __xt1_1;
+                        double v18 = __d1_1 + __l1;
                         double v25 = v18 * s24;
                         double v26 = v17 * s24;
                         double v27 = p_ - v1;

@@ -222,7 +222,6 @@ static partial class StructureLoss
             private double[] _planes = global::System.Array.Empty<double>();
             private double[] _batch = global::System.Array.Empty<double>();
             private float[] _field0 = global::System.Array.Empty<float>(); // v5 = avg_pool31(mask)
-            private double[] _tmp = global::System.Array.Empty<double>();
             private global::LossDsl.LossShape _targetShape;
             private bool _targetValid;
 
@@ -268,7 +267,6 @@ static partial class StructureLoss
                 Ensure(ref _planes, planes * PlaneSlots);
                 Ensure(ref _batch, BatchSlots);
                 Ensure(ref _field0, shape.Length);
-                Ensure(ref _tmp, shape.Length + (planes * shape.W));
                 double result = 0;
 
                 // Target-only kernels, one plane per task (skipped when the caller reuses the previous call's).
@@ -356,12 +354,10 @@ static partial class StructureLoss
             {
                 int h = _shape.H, w = _shape.W, hw = h * w;
                 long start = (long)p * hw, end = start + hw;
-                fixed (double* tmp = _tmp)
                 fixed (float* f0 = _field0)
                 {
-                    double* colSums = tmp + _shape.Length + ((long)p * w);
                     // Stencil5: the target-only stencil v5, separable per plane
-                    global::LossDsl.Cpu.Stencils.BoxFilter(_in1 + start, f0 + start, h, w, 31, tmp + start, colSums);
+                    global::LossDsl.Cpu.Stencils.BoxFilter(_in1 + start, f0 + start, h, w, 31);
                 }
             }
 
@@ -600,7 +596,6 @@ static partial class StructureLoss
             private double[] _planes = global::System.Array.Empty<double>();
             private double[] _batch = global::System.Array.Empty<double>();
             private double[] _field0 = global::System.Array.Empty<double>(); // v5 = avg_pool31(mask)
-            private double[] _tmp = global::System.Array.Empty<double>();
             private global::LossDsl.LossShape _targetShape;
             private bool _targetValid;
 
@@ -646,7 +641,6 @@ static partial class StructureLoss
                 Ensure(ref _planes, planes * PlaneSlots);
                 Ensure(ref _batch, BatchSlots);
                 Ensure(ref _field0, shape.Length);
-                Ensure(ref _tmp, shape.Length + (planes * shape.W));
                 double result = 0;
 
                 // Target-only kernels, one plane per task (skipped when the caller reuses the previous call's).
@@ -734,12 +728,10 @@ static partial class StructureLoss
             {
                 int h = _shape.H, w = _shape.W, hw = h * w;
                 long start = (long)p * hw, end = start + hw;
-                fixed (double* tmp = _tmp)
                 fixed (double* f0 = _field0)
                 {
-                    double* colSums = tmp + _shape.Length + ((long)p * w);
                     // Stencil5: the target-only stencil v5, separable per plane
-                    global::LossDsl.Cpu.Stencils.BoxFilter(_in1 + start, f0 + start, h, w, 31, tmp + start, colSums);
+                    global::LossDsl.Cpu.Stencils.BoxFilter(_in1 + start, f0 + start, h, w, 31);
                 }
             }
 
