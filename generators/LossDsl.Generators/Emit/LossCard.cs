@@ -34,7 +34,8 @@ internal static class LossCard
         }
 
         var terms = new HashSet<int>(spec.Terms.Select(t => t.Root));
-        var definitions = Reachable(s.Graph, spec.Terms.Select(t => t.Root)).Where(id => names.ContainsKey(id) && !terms.Contains(id)).ToList();
+        var reachable = s.Graph.Reachable(spec.Terms.Select(t => t.Root));
+        var definitions = Enumerable.Range(0, s.Graph.Count).Where(id => reachable[id] && names.ContainsKey(id) && !terms.Contains(id)).ToList();
         foreach (var t in spec.Terms)
         {
             // Elsewhere (in another term, in the gradient) a term's value is called by the term's name.
@@ -102,26 +103,6 @@ internal static class LossCard
     private static string Backends(BackendSet b) =>
         string.Join(", ", new[] { (BackendSet.Cpu, "CPU"), (BackendSet.TorchSharp, "TorchSharp"), (BackendSet.Ilgpu, "ILGPU") }
             .Where(x => b.HasFlag(x.Item1)).Select(x => x.Item2));
-
-    private static List<int> Reachable(Graph g, IEnumerable<int> roots)
-    {
-        var seen = new bool[g.Count];
-        var stack = new Stack<int>(roots);
-        while (stack.Count > 0)
-        {
-            int id = stack.Pop();
-            if (!seen[id])
-            {
-                seen[id] = true;
-                foreach (int a in g[id].Args)
-                {
-                    stack.Push(a);
-                }
-            }
-        }
-
-        return Enumerable.Range(0, g.Count).Where(i => seen[i]).ToList();
-    }
 
     /// <summary>
     /// Values the user did not name whose text is too long to repeat inline (<c>t1</c>, <c>t2</c>, …), numbered across the

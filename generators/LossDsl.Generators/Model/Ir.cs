@@ -100,6 +100,27 @@ internal sealed record Graph(ImmutableEquatableArray<Node> Nodes)
     public Node this[int id] => Nodes[id];
 
     public int Count => Nodes.Count;
+
+    /// <summary>Marks every node reachable from <paramref name="roots"/> (an explicit stack: no recursion, whatever the depth).</summary>
+    public bool[] Reachable(IEnumerable<int> roots)
+    {
+        var seen = new bool[Count];
+        var stack = new Stack<int>(roots);
+        while (stack.Count > 0)
+        {
+            int id = stack.Pop();
+            if (!seen[id])
+            {
+                seen[id] = true;
+                foreach (int a in this[id].Args)
+                {
+                    stack.Push(a);
+                }
+            }
+        }
+
+        return seen;
+    }
 }
 
 /// <summary>A loss input as declared.</summary>

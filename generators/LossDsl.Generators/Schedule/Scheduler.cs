@@ -18,33 +18,7 @@ internal static class Scheduler
         var gradients = d.Gradients.Select((node, input) => new GradientOutput(input, node)).Where(o => o.Node >= 0).ToList();
 
         // Everything reachable from the outputs.
-        var live = new bool[g.Count];
-        var stack = new Stack<int>();
-        stack.Push(d.PlaneLoss);
-        foreach (var o in gradients)
-        {
-            stack.Push(o.Node);
-        }
-
-        foreach (var t in d.Spec.Terms)
-        {
-            stack.Push(t.Root);
-        }
-
-        while (stack.Count > 0)
-        {
-            int id = stack.Pop();
-            if (live[id])
-            {
-                continue;
-            }
-
-            live[id] = true;
-            foreach (int a in g[id].Args)
-            {
-                stack.Push(a);
-            }
-        }
+        var live = g.Reachable(new[] { d.PlaneLoss }.Concat(gradients.Select(o => o.Node)).Concat(d.Spec.Terms.Select(t => t.Root)));
 
         bool IsStencil(Op op) => op is Op.AvgPool or Op.MaxPool or Op.MinPool;
         bool IsLiteral(int id) => g[id].Op == Op.Const;
@@ -125,27 +99,8 @@ internal static class Scheduler
     internal static DifferentiatedLoss Compact(DifferentiatedLoss d)
     {
         var g = d.Graph;
-        var live = new bool[g.Count];
-        var stack = new Stack<int>();
-        stack.Push(d.PlaneLoss);
         // Term values stay (simplification may have folded a term's weight into its body): the dump and doc name them.
-        foreach (int r in d.Gradients.Where(x => x >= 0).Concat(d.Spec.Terms.Select(t => t.Root)))
-        {
-            stack.Push(r);
-        }
-
-        while (stack.Count > 0)
-        {
-            int id = stack.Pop();
-            if (!live[id])
-            {
-                live[id] = true;
-                foreach (int a in g[id].Args)
-                {
-                    stack.Push(a);
-                }
-            }
-        }
+        var live = g.Reachable(new[] { d.PlaneLoss }.Concat(d.Gradients.Where(x => x >= 0)).Concat(d.Spec.Terms.Select(t => t.Root)));
 
         var map = new int[g.Count];
         var nodes = new List<Node>();
