@@ -264,4 +264,38 @@ public static class DeviceMath
     /// <returns>clamp(x, lo, hi).</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double Clamp(double x, double lo, double hi) => x < lo ? lo : x > hi ? hi : x;
+
+    /// <summary>1 where a &gt; b, else 0.</summary>
+    /// <param name="a">The first operand.</param>
+    /// <param name="b">The second operand.</param>
+    /// <returns>The 0/1 mask.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Greater(float a, float b) => a > b ? 1f : 0f;
+
+    /// <inheritdoc cref="Greater(float, float)"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Greater(double a, double b) => a > b ? 1.0 : 0.0;
+
+    /// <summary>1 where a &lt; b, else 0.</summary>
+    /// <param name="a">The first operand.</param>
+    /// <param name="b">The second operand.</param>
+    /// <returns>The 0/1 mask.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Less(float a, float b) => a < b ? 1f : 0f;
+
+    /// <inheritdoc cref="Less(float, float)"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Less(double a, double b) => a < b ? 1.0 : 0.0;
+
+    /// <summary>a where c ≠ 0, else b.</summary>
+    /// <param name="c">The condition.</param>
+    /// <param name="a">The value where it holds.</param>
+    /// <param name="b">The value elsewhere.</param>
+    /// <returns>The chosen value.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Select(float c, float a, float b) => c != 0f ? a : b;
+
+    /// <inheritdoc cref="Select(float, float, float)"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Select(double c, double a, double b) => c != 0.0 ? a : b;
 }

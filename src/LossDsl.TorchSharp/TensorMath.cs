@@ -206,4 +206,35 @@ public static class TensorMath
             throw new ArgumentOutOfRangeException(nameof(kernel), kernel, "The kernel size must be odd and positive.");
         }
     }
+
+    /// <summary>1 where a &gt; b, else 0, in <paramref name="a"/>'s dtype.</summary>
+    /// <param name="a">The first operand.</param>
+    /// <param name="b">The second operand (broadcast).</param>
+    /// <returns>The 0/1 mask.</returns>
+    public static Tensor Greater(Tensor a, Tensor b)
+    {
+        using var mask = a.gt(b);
+        return mask.to_type(a.dtype);
+    }
+
+    /// <summary>1 where a &lt; b, else 0, in <paramref name="a"/>'s dtype.</summary>
+    /// <param name="a">The first operand.</param>
+    /// <param name="b">The second operand (broadcast).</param>
+    /// <returns>The 0/1 mask.</returns>
+    public static Tensor Less(Tensor a, Tensor b)
+    {
+        using var mask = a.lt(b);
+        return mask.to_type(a.dtype);
+    }
+
+    /// <summary><c>torch.where(c != 0, a, b)</c>.</summary>
+    /// <param name="c">The condition (a 0/1 mask).</param>
+    /// <param name="a">The values where it holds.</param>
+    /// <param name="b">The values elsewhere.</param>
+    /// <returns>The chosen values.</returns>
+    public static Tensor Select(Tensor c, Tensor a, Tensor b)
+    {
+        using var holds = c.ne(0);
+        return torch.where(holds, a, b);
+    }
 }

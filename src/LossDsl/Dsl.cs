@@ -327,4 +327,100 @@ public static class Dsl
     /// <param name="hi">The upper bound.</param>
     /// <returns>x clamped.</returns>
     public static Batch Clamp(Batch x, double lo, double hi) => new(Scalar.Clamp(x.Value, lo, hi));
+
+    // ----- comparisons and selection (torch.where), at every rank -----
+
+    /// <summary><c>(a &gt; b).float()</c>: 1 where a &gt; b, else 0. Its derivative is 0.</summary>
+    /// <param name="a">The first operand.</param>
+    /// <param name="b">The second operand.</param>
+    /// <returns>The 0/1 mask.</returns>
+    public static Field Greater(Field a, Field b) => Field.Zip(a, b, Scalar.Greater);
+
+    /// <inheritdoc cref="Greater(Field, Field)"/>
+    public static Field Greater(Field a, double b) => Field.Map(a, x => Scalar.Greater(x, b));
+
+    /// <inheritdoc cref="Greater(Field, Field)"/>
+    public static Plane Greater(Plane a, Plane b) => Plane.Zip(a, b, Scalar.Greater);
+
+    /// <inheritdoc cref="Greater(Field, Field)"/>
+    public static Plane Greater(Plane a, double b) => Plane.Map(a, x => Scalar.Greater(x, b));
+
+    /// <inheritdoc cref="Greater(Field, Field)"/>
+    public static Batch Greater(Batch a, Batch b) => new(Scalar.Greater(a.Value, b.Value));
+
+    /// <inheritdoc cref="Greater(Field, Field)"/>
+    public static Batch Greater(Batch a, double b) => new(Scalar.Greater(a.Value, b));
+
+    /// <summary><c>(a &lt; b).float()</c>: 1 where a &lt; b, else 0. Its derivative is 0.</summary>
+    /// <param name="a">The first operand.</param>
+    /// <param name="b">The second operand.</param>
+    /// <returns>The 0/1 mask.</returns>
+    public static Field Less(Field a, Field b) => Field.Zip(a, b, Scalar.Less);
+
+    /// <inheritdoc cref="Less(Field, Field)"/>
+    public static Field Less(Field a, double b) => Field.Map(a, x => Scalar.Less(x, b));
+
+    /// <inheritdoc cref="Less(Field, Field)"/>
+    public static Plane Less(Plane a, Plane b) => Plane.Zip(a, b, Scalar.Less);
+
+    /// <inheritdoc cref="Less(Field, Field)"/>
+    public static Plane Less(Plane a, double b) => Plane.Map(a, x => Scalar.Less(x, b));
+
+    /// <inheritdoc cref="Less(Field, Field)"/>
+    public static Batch Less(Batch a, Batch b) => new(Scalar.Less(a.Value, b.Value));
+
+    /// <inheritdoc cref="Less(Field, Field)"/>
+    public static Batch Less(Batch a, double b) => new(Scalar.Less(a.Value, b));
+
+    /// <summary>
+    /// <c>torch.where(cond != 0, a, b)</c> per element: the gradient flows to <paramref name="a"/> where the condition
+    /// holds and to <paramref name="b"/> elsewhere, and the unchosen value never reaches the result (NaN or ∞ included).
+    /// </summary>
+    /// <param name="cond">The condition, a 0/1 mask (from <see cref="Greater(Field, Field)"/> or <see cref="Less(Field, Field)"/>).</param>
+    /// <param name="a">The value where it holds.</param>
+    /// <param name="b">The value elsewhere.</param>
+    /// <returns>The chosen values.</returns>
+    public static Field Where(Field cond, Field a, Field b)
+    {
+        var r = new double[cond.Shape.Length];
+        for (int i = 0; i < r.Length; i++)
+        {
+            r[i] = Scalar.Select(cond.Values[i], a.Values[i], b.Values[i]);
+        }
+
+        return new Field(cond.Shape, r);
+    }
+
+    /// <inheritdoc cref="Where(Field, Field, Field)"/>
+    public static Field Where(Field cond, Field a, double b) => Where(cond, a, Field.Map(cond, _ => b));
+
+    /// <inheritdoc cref="Where(Field, Field, Field)"/>
+    public static Field Where(Field cond, double a, Field b) => Where(cond, Field.Map(cond, _ => a), b);
+
+    /// <inheritdoc cref="Where(Field, Field, Field)"/>
+    public static Plane Where(Plane cond, Plane a, Plane b)
+    {
+        var r = new double[cond.Shape.Planes];
+        for (int i = 0; i < r.Length; i++)
+        {
+            r[i] = Scalar.Select(cond.Values[i], a.Values[i], b.Values[i]);
+        }
+
+        return new Plane(cond.Shape, r);
+    }
+
+    /// <inheritdoc cref="Where(Field, Field, Field)"/>
+    public static Plane Where(Plane cond, Plane a, double b) => Where(cond, a, Plane.Map(cond, _ => b));
+
+    /// <inheritdoc cref="Where(Field, Field, Field)"/>
+    public static Plane Where(Plane cond, double a, Plane b) => Where(cond, Plane.Map(cond, _ => a), b);
+
+    /// <inheritdoc cref="Where(Field, Field, Field)"/>
+    public static Batch Where(Batch cond, Batch a, Batch b) => new(Scalar.Select(cond.Value, a.Value, b.Value));
+
+    /// <inheritdoc cref="Where(Field, Field, Field)"/>
+    public static Batch Where(Batch cond, Batch a, double b) => new(Scalar.Select(cond.Value, a.Value, b));
+
+    /// <inheritdoc cref="Where(Field, Field, Field)"/>
+    public static Batch Where(Batch cond, double a, Batch b) => new(Scalar.Select(cond.Value, a, b.Value));
 }

@@ -149,4 +149,38 @@ public static class Scalar
     /// <inheritdoc cref="Clamp(double, double, double)"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Clamp(float x, float lo, float hi) => x < lo ? lo : x > hi ? hi : x;
+
+    /// <summary>1 where <paramref name="a"/> &gt; <paramref name="b"/>, else 0 (<c>(a &gt; b).float()</c>; NaN compares false).</summary>
+    /// <param name="a">The first operand.</param>
+    /// <param name="b">The second operand.</param>
+    /// <returns>The 0/1 mask.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Greater(double a, double b) => a > b ? 1.0 : 0.0;
+
+    /// <inheritdoc cref="Greater(double, double)"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Greater(float a, float b) => a > b ? 1f : 0f;
+
+    /// <summary>1 where <paramref name="a"/> &lt; <paramref name="b"/>, else 0 (<c>(a &lt; b).float()</c>; NaN compares false).</summary>
+    /// <param name="a">The first operand.</param>
+    /// <param name="b">The second operand.</param>
+    /// <returns>The 0/1 mask.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Less(double a, double b) => a < b ? 1.0 : 0.0;
+
+    /// <inheritdoc cref="Less(double, double)"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Less(float a, float b) => a < b ? 1f : 0f;
+
+    /// <summary><c>torch.where(c != 0, a, b)</c>: the unchosen value never reaches the result, NaN or ∞ included.</summary>
+    /// <param name="c">The condition (a 0/1 mask).</param>
+    /// <param name="a">The value where the condition holds.</param>
+    /// <param name="b">The value elsewhere.</param>
+    /// <returns>The chosen value.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Select(double c, double a, double b) => c != 0 ? a : b;
+
+    /// <inheritdoc cref="Select(double, double, double)"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Select(float c, float a, float b) => c != 0 ? a : b;
 }

@@ -34,7 +34,7 @@ public class BatchLossTests
     }
 
     [Fact]
-    public void GoldenFilesArePresent() => Assert.Equal(4, Files().Count);
+    public void GoldenFilesArePresent() => Assert.Equal(5, Files().Count);
 
     [Theory]
     [MemberData(nameof(Files))]

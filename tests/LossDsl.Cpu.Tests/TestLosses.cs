@@ -35,7 +35,7 @@ public static partial class BatchDice
     }
 }
 
-/// <summary>smp's binary focal Tversky loss (α 0.3, β 0.7, γ 4/3): whole-batch sums, then math on the batch value.</summary>
+/// <summary>smp's binary focal Tversky loss (α 0.3, β 0.7, γ 4/3): whole-batch sums, math on the batch value, 0 without positives.</summary>
 [Loss]
 public static partial class FocalTversky
 {
@@ -46,6 +46,7 @@ public static partial class FocalTversky
         var tp = BatchSum(p * mask);
         var fp = BatchSum(p * (1 - mask));
         var fn = BatchSum((1 - p) * mask);
-        return Pow(1 - (tp / (tp + (0.3 * fp) + (0.7 * fn))), 4.0 / 3.0);
+        // smp's rule: a batch without positives contributes 0.
+        return Where(Greater(BatchSum(mask), 0), Pow(1 - (tp / (tp + (0.3 * fp) + (0.7 * fn))), 4.0 / 3.0), 0);
     }
 }

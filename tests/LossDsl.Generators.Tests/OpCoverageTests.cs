@@ -49,10 +49,14 @@ public sealed class OpCoverageTests
         [Op.Step] = "Mean(Max(pred, 0.25) + Min(pred, -0.25))",
         [Op.Clamp] = "Mean(Clamp(pred, -0.5, 0.5) * (1 + mask))",
         [Op.InRange] = "Mean(Clamp(pred + mask, -1, 1))",
+        [Op.Greater] = "Mean(Greater(pred, mask) * pred) + Mean(Greater(mask, 0.5) * Square(pred))",
+        [Op.Less] = "Mean(Less(pred, 0) * Sigmoid(pred)) + (Less(Mean(pred), 0.1) * Mean(pred))",
+        // The unchosen branch is Log of a negative number (NaN): it must not reach the value or the gradient.
+        [Op.Select] = "Mean(Where(Greater(pred, 0), Log(pred + 1e-3), -pred * mask)) + Where(Less(Mean(mask), 0.5), Mean(pred), Mean(Square(pred)))",
     };
 
     /// <summary>Ops whose derivative is zero almost everywhere: they exist as derivatives of the others.</summary>
-    private static readonly HashSet<Op> PiecewiseConstant = new() { Op.Sign, Op.Step, Op.InRange };
+    private static readonly HashSet<Op> PiecewiseConstant = new() { Op.Sign, Op.Step, Op.InRange, Op.Greater, Op.Less };
 
     private static readonly LossShape Shape = new(2, 1, 5, 7); // 35 pixels a plane: vector loops and scalar tails both run
 
@@ -73,7 +77,8 @@ public sealed class OpCoverageTests
         }
 
         Assert.False(string.IsNullOrEmpty(row.Text));
-        Assert.NotNull(row.Fold);
+        // A selection folds by choosing its branch when the condition is constant (DagBuilder.Ternary), not by arithmetic.
+        Assert.True(row.Fold is not null || row.Op == Op.Select, $"{row.Op} does not fold");
         Assert.True(row.Derivative is not null || PiecewiseConstant.Contains(row.Op), $"{row.Op} has no derivative rule");
     }
 

@@ -6,7 +6,7 @@ Written from the libraries' formulas (not their code), float64, gradients by aut
         p = sigmoid(x);  L = 1 - (2 sum(p t) + 1e-5) / (sum(p) + sum(t) + 1e-5)   (sums over N, H, W)
   * segmentation_models_pytorch 0.3 TverskyLoss(mode='binary', alpha, beta, gamma), smooth 0, eps 1e-7:
         tp = sum(p t), fp = sum(p (1 - t)), fn = sum((1 - p) t)                   (sums over N, H, W)
-        L = (1 - tp / max(tp + alpha fp + beta fn, eps)) ** gamma                 (masks with positives)
+        L = ((1 - tp / max(tp + alpha fp + beta fn, eps)) * [sum(t) > 0]) ** gamma  (no positives: 0)
 
 Run with Debian's PyTorch 1.13.1:  /usr/bin/python3 tests/golden/make_batch_golden.py
 Inputs are float32-representable; floats are written with repr().
@@ -32,14 +32,17 @@ def smp_focal_tversky(x, t, alpha, beta, gamma):
     fp = (p * (1 - t)).sum()
     fn = ((1 - p) * t).sum()
     score = tp / (tp + alpha * fp + beta * fn).clamp_min(1e-7)
-    return (1 - score) ** gamma
+    return ((1 - score) * (t.sum() > 0).double()) ** gamma
 
 
-def case(name, shape, seed, loss, scale=3.0):
+def case(name, shape, seed, loss, scale=3.0, empty=False):
     g = torch.Generator().manual_seed(seed)
     x = ((torch.rand(shape, generator=g) * 2 - 1) * scale).float().double().requires_grad_(True)
     t = (torch.rand(shape, generator=g) > 0.6).float().double()
-    t.view(-1)[0] = 1.0  # at least one positive
+    if empty:
+        t.zero_()  # no positives anywhere in the batch
+    else:
+        t.view(-1)[0] = 1.0  # at least one positive
     value = loss(x, t)
     value.backward()
     out = {
@@ -60,3 +63,5 @@ if __name__ == "__main__":
         case(f"monai_batch_dice_{tag}", shape, seed, monai_batch_dice)
         case(f"smp_focal_tversky_{tag}", shape, seed,
              lambda x, t: smp_focal_tversky(x, t, 0.3, 0.7, 4.0 / 3.0))
+    case("smp_focal_tversky_empty_2x1x9x13", (2, 1, 9, 13), 3,
+         lambda x, t: smp_focal_tversky(x, t, 0.3, 0.7, 4.0 / 3.0), empty=True)

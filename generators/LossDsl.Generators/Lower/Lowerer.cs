@@ -33,6 +33,7 @@ internal static class Lowerer
                     _ => g.Leaf(n.Op),
                 },
                 OpClass.Pointwise when n.Arity == 1 => g.Unary(n.Op, A(0), n.Value, n.Value2),
+                OpClass.Pointwise when n.Arity == 3 => g.Ternary(n.Op, A(0), A(1), A(2)),
                 OpClass.Pointwise => g.Binary(n.Op, A(0), A(1)),
                 OpClass.Stencil => g.Stencil(n.Op, A(0), n.Kernel),
                 OpClass.Reduction => g.Reduce(n.Op, A(0)),

@@ -118,6 +118,17 @@ internal class DagBuilder : IGraphAlgebra
         return Make(op, rank, new[] { a, b }, 0, 0);
     }
 
+    /// <summary>A ternary op; <see cref="Op.Select"/> with a constant condition is its chosen branch.</summary>
+    public virtual int Ternary(Op op, int a, int b, int c)
+    {
+        if (op == Op.Select && IsConst(a, out double cond))
+        {
+            return cond != 0 ? b : c;
+        }
+
+        return Make(op, ResultRank(op, a, b, c)!.Value, new[] { a, b, c }, 0, 0);
+    }
+
     /// <summary>A reduction of <paramref name="x"/>.</summary>
     public virtual int Reduce(Op op, int x)
     {

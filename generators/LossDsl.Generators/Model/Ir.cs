@@ -42,6 +42,11 @@ internal enum Op
     Max,
     Step,        // 1 where a > b, 0.5 where equal, else 0 (derivative of Min/Max)
     BceWithLogits,
+    Greater,     // 1 where a > b, else 0 (piecewise constant)
+    Less,        // 1 where a < b, else 0 (piecewise constant)
+
+    // ternary pointwise
+    Select,      // b where a ≠ 0, else c (torch.where with a 0/1 condition)
 
     // stencils (Field -> Field), Value = odd kernel size
     AvgPool,

@@ -30,6 +30,8 @@ internal interface IGraphAlgebra
     int Unary(Op op, int x, double k = 0, double k2 = 0);
 
     int Binary(Op op, int a, int b);
+
+    int Ternary(Op op, int a, int b, int c);
 }
 
 /// <summary>
@@ -337,6 +339,35 @@ internal static class OpTable
         });
 
         // Stencils and reductions: placed by the scheduler, printed by each backend's host code.
+        // Comparisons (0/1 masks, zero derivative) and the selection they feed.
+        Add(new OpInfo(Op.Greater, OpClass.Pointwise, 2)
+        {
+            DslName = "Greater",
+            Fold = (a, b, _, _) => a > b ? 1 : 0,
+            Text = "[{0} > {1}]",
+            Scalar = S("{S}.Greater({0}, {1})"), Vector = S("{VM}.Greater({0}, {1})"), Tensor = S("{TM}.Greater({T0}, {T1})"),
+        });
+        Add(new OpInfo(Op.Less, OpClass.Pointwise, 2)
+        {
+            DslName = "Less",
+            Fold = (a, b, _, _) => a < b ? 1 : 0,
+            Text = "[{0} < {1}]",
+            Scalar = S("{S}.Less({0}, {1})"), Vector = S("{VM}.Less({0}, {1})"), Tensor = S("{TM}.Less({T0}, {T1})"),
+        });
+        Add(new OpInfo(Op.Select, OpClass.Pointwise, 3)
+        {
+            // A constant condition folds by choosing its branch (DagBuilder.Ternary); the unchosen branch is never
+            // evaluated into the result, so a NaN or ∞ there does not leak (torch.where's semantics).
+            DslName = "Where",
+            Derivative = (g, n, self, a, add) =>
+            {
+                add(n.Args[1], g.Ternary(Op.Select, n.Args[0], a, g.Const(0)));
+                add(n.Args[2], g.Ternary(Op.Select, n.Args[0], g.Const(0), a));
+            },
+            Text = "where({0}, {1}, {2})",
+            Scalar = S("{S}.Select({0}, {1}, {2})"), Vector = S("{VM}.Select({0}, {1}, {2})"), Tensor = S("{TM}.Select({T0}, {T1}, {T2})"),
+        });
+
         Add(new OpInfo(Op.AvgPool, OpClass.Stencil, 1) { DslName = "AvgPool", Parameters = 1, Text = "avg_pool{k}({0})" });
         Add(new OpInfo(Op.MaxPool, OpClass.Stencil, 1) { DslName = "MaxPool", Parameters = 1, Text = "max_pool{k}({0})" });
         Add(new OpInfo(Op.MinPool, OpClass.Stencil, 1) { DslName = "MinPool", Parameters = 1, Text = "min_pool{k}({0})" });

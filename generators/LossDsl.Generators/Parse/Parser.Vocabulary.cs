@@ -15,7 +15,14 @@ internal sealed partial class Parser
         // The op table names the DSL functions that map one-to-one onto a pointwise op without constant parameters.
         if (OpTable.FromDsl(name) is { Class: OpClass.Pointwise, Parameters: 0 } row && a.Length == row.Arity)
         {
-            return row.Arity == 1 ? _g.Unary(row.Op, a[0]) : CheckedBinary(row.Op, a[0], a[1], call.Syntax);
+            return row.Arity switch
+            {
+                1 => _g.Unary(row.Op, a[0]),
+                2 => CheckedBinary(row.Op, a[0], a[1], call.Syntax),
+                _ => RanksFit(a[0], a[1], call.Syntax) && RanksFit(a[0], a[2], call.Syntax) && RanksFit(a[1], a[2], call.Syntax)
+                    ? Constant(_g.Ternary(row.Op, a[0], a[1], a[2]), call.Syntax)
+                    : null,
+            };
         }
 
         switch (name)

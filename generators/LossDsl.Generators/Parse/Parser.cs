@@ -994,7 +994,11 @@ internal sealed partial class Parser
         return CheckedBinary(op, l, r, b.Syntax);
     }
 
-    private int? CheckedBinary(Op op, int l, int r, SyntaxNode syntax)
+    private int? CheckedBinary(Op op, int l, int r, SyntaxNode syntax) =>
+        RanksFit(l, r, syntax) ? Constant(_g.Binary(op, l, r), syntax) : null;
+
+    /// <summary>False (and reported) where a per-pixel value meets a reduced one: the DSL does not broadcast those back over pixels.</summary>
+    private bool RanksFit(int l, int r, SyntaxNode syntax)
     {
         var lr = _g[l].Rank;
         var rr = _g[r].Rank;
@@ -1002,10 +1006,10 @@ internal sealed partial class Parser
         {
             var small = lr == Rank.Field ? rr : lr;
             Report(DiagnosticDescriptors.RankMismatch, syntax.GetLocation(), $"'{Abbreviate(syntax)}' combines a per-pixel Field with a {small} value; a reduced value cannot be broadcast back over pixels in a loss declaration — reduce both sides, or move the per-plane arithmetic after the reductions");
-            return null;
+            return false;
         }
 
-        return Constant(_g.Binary(op, l, r), syntax);
+        return true;
     }
 
     private int? EvalCall(IInvocationOperation call, Dictionary<ISymbol, int> env)

@@ -181,4 +181,28 @@ public static partial class VectorMath
     /// <returns>The new accumulator.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<double> Accumulate(Vector256<double> acc, Vector512<double> x) => acc + x.GetLower() + x.GetUpper();
+
+    /// <inheritdoc cref="Greater(Vector256{float}, Vector256{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Greater(Vector512<float> a, Vector512<float> b) => Vector512.GreaterThan(a, b) & Vector512<float>.One;
+
+    /// <inheritdoc cref="Less(Vector256{float}, Vector256{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Less(Vector512<float> a, Vector512<float> b) => Vector512.LessThan(a, b) & Vector512<float>.One;
+
+    /// <inheritdoc cref="Select(Vector256{float}, Vector256{float}, Vector256{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Select(Vector512<float> c, Vector512<float> a, Vector512<float> b) => Vector512.ConditionalSelect(Vector512.Equals(c, Vector512<float>.Zero), b, a);
+
+    /// <inheritdoc cref="Greater(Vector256{double}, Vector256{double})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> Greater(Vector512<double> a, Vector512<double> b) => Vector512.GreaterThan(a, b) & Vector512<double>.One;
+
+    /// <inheritdoc cref="Less(Vector256{double}, Vector256{double})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> Less(Vector512<double> a, Vector512<double> b) => Vector512.LessThan(a, b) & Vector512<double>.One;
+
+    /// <inheritdoc cref="Select(Vector256{double}, Vector256{double}, Vector256{double})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> Select(Vector512<double> c, Vector512<double> a, Vector512<double> b) => Vector512.ConditionalSelect(Vector512.Equals(c, Vector512<double>.Zero), b, a);
 }

@@ -220,4 +220,38 @@ public static partial class VectorMath
     /// <returns>The new accumulator.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<double> Accumulate(Vector256<double> acc, Vector256<double> x) => acc + x;
+
+    /// <summary>1 where a &gt; b, else 0, per lane (NaN compares false).</summary>
+    /// <param name="a">The first lanes.</param>
+    /// <param name="b">The second lanes.</param>
+    /// <returns>The 0/1 mask per lane.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Greater(Vector256<float> a, Vector256<float> b) => Vector256.GreaterThan(a, b) & Vector256<float>.One;
+
+    /// <summary>1 where a &lt; b, else 0, per lane (NaN compares false).</summary>
+    /// <param name="a">The first lanes.</param>
+    /// <param name="b">The second lanes.</param>
+    /// <returns>The 0/1 mask per lane.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Less(Vector256<float> a, Vector256<float> b) => Vector256.LessThan(a, b) & Vector256<float>.One;
+
+    /// <summary><c>torch.where(c != 0, a, b)</c> per lane: the unchosen lane never reaches the result.</summary>
+    /// <param name="c">The condition lanes (0/1).</param>
+    /// <param name="a">The lanes where it holds.</param>
+    /// <param name="b">The lanes elsewhere.</param>
+    /// <returns>The chosen lanes.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Select(Vector256<float> c, Vector256<float> a, Vector256<float> b) => Vector256.ConditionalSelect(Vector256.Equals(c, Vector256<float>.Zero), b, a);
+
+    /// <inheritdoc cref="Greater(Vector256{float}, Vector256{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> Greater(Vector256<double> a, Vector256<double> b) => Vector256.GreaterThan(a, b) & Vector256<double>.One;
+
+    /// <inheritdoc cref="Less(Vector256{float}, Vector256{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> Less(Vector256<double> a, Vector256<double> b) => Vector256.LessThan(a, b) & Vector256<double>.One;
+
+    /// <inheritdoc cref="Select(Vector256{float}, Vector256{float}, Vector256{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> Select(Vector256<double> c, Vector256<double> a, Vector256<double> b) => Vector256.ConditionalSelect(Vector256.Equals(c, Vector256<double>.Zero), b, a);
 }
