@@ -190,6 +190,11 @@ public class DiagnosticTests
             "argument 1 of Softplus ('b') is a Batch (whole-batch value), but Softplus takes a Field (per-pixel value) there");
 
     [Fact]
+    public void LD0007_WhereMixingAPixelValueWithAReducedOne() =>
+        Single("LD0007", "[Loss] public static partial class L { [Term] static Plane T(Logits pred, Target mask) => Mean([|Where(Greater(pred, 0), Mean(pred), pred)|]); }",
+            "Where takes its arguments at one rank (constants aside), but gets a Field (per-pixel value), a Plane (per-plane value), a Field (per-pixel value)");
+
+    [Fact]
     public void LD0015_GenericClass() =>
         Single("LD0015", $"[Loss] public static partial class [|L|]<T> {{ {Term.Replace("T(", "Term(")} }}", "The loss class 'L' is generic");
 

@@ -859,6 +859,7 @@ internal sealed partial class Parser
         var model = ModelFor(invocation.SyntaxTree);
         var arguments = invocation.ArgumentList.Arguments;
         string name = candidates[0].Name;
+        var ranks = new List<Rank>();
         for (int i = 0; i < arguments.Count; i++)
         {
             if (model.GetOperation(arguments[i].Expression, _ct) is not { } argument)
@@ -873,6 +874,7 @@ internal sealed partial class Parser
             }
 
             var rank = _g[value].Rank;
+            ranks.Add(rank);
             var accepted = candidates.Where(m => m.Parameters.Length > i).Select(m => RankOf(m.Parameters[i].Type)).Where(r => r is not null).Select(r => r!.Value).Distinct().OrderByDescending(r => r).ToList();
             if (accepted.Count > 0 && !accepted.Contains(rank))
             {
@@ -884,6 +886,14 @@ internal sealed partial class Parser
                     $"'{Abbreviate(invocation)}': argument {i + 1} of {name} ('{Abbreviate(arguments[i].Expression)}') is a {RankText(rank)}, but {name} takes {takes} there; {hint}");
                 return null;
             }
+        }
+
+        if (ranks.Count == arguments.Count && ranks.Distinct().Count(r => r != Rank.Scalar) > 1)
+        {
+            // Each argument fits some overload, but no overload takes them together: the ranks are mixed.
+            Report(DiagnosticDescriptors.RankMismatch, invocation.GetLocation(),
+                $"'{Abbreviate(invocation)}': {name} takes its arguments at one rank (constants aside), but gets {string.Join(", ", ranks.Select(r => "a " + RankText(r)))}; reduce the per-pixel arguments first, or keep them all per pixel");
+            return null;
         }
 
         Report(DiagnosticDescriptors.UnsupportedExpression, invocation.GetLocation(), Abbreviate(invocation), $"no overload of {name} takes these arguments");
