@@ -298,4 +298,14 @@ public static class DeviceMath
     /// <inheritdoc cref="Select(float, float, float)"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double Select(double c, double a, double b) => c != 0.0 ? a : b;
+
+    /// <summary>max(x, 0), NaN staying NaN.</summary>
+    /// <param name="x">The argument.</param>
+    /// <returns>relu(x).</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Relu(float x) => x <= 0f ? 0f : x;
+
+    /// <inheritdoc cref="Relu(float)"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Relu(double x) => x <= 0.0 ? 0.0 : x;
 }

@@ -50,6 +50,17 @@ public static class Dsl
     /// <returns>tanh x per pixel.</returns>
     public static Field Tanh(Field x) => Field.Map(x, Math.Tanh);
 
+    /// <summary><c>torch.relu</c>: <c>max(x, 0)</c>; its gradient is 0 at 0, as PyTorch's.</summary>
+    /// <param name="x">The field.</param>
+    /// <returns>relu(x).</returns>
+    public static Field Relu(Field x) => Field.Map(x, Scalar.Relu);
+
+    /// <inheritdoc cref="Relu(Field)"/>
+    public static Plane Relu(Plane x) => Plane.Map(x, Scalar.Relu);
+
+    /// <inheritdoc cref="Relu(Field)"/>
+    public static Batch Relu(Batch x) => new(Scalar.Relu(x.Value));
+
     /// <summary><c>torch.sqrt</c>.</summary>
     /// <param name="x">The field.</param>
     /// <returns>√x per pixel.</returns>

@@ -183,4 +183,14 @@ public static class Scalar
     /// <inheritdoc cref="Select(double, double, double)"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Select(float c, float a, float b) => c != 0 ? a : b;
+
+    /// <summary><c>torch.relu</c>: <c>max(x, 0)</c>, NaN staying NaN.</summary>
+    /// <param name="x">The argument.</param>
+    /// <returns>relu(x).</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Relu(double x) => x <= 0 ? 0.0 : x;
+
+    /// <inheritdoc cref="Relu(double)"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Relu(float x) => x <= 0 ? 0f : x;
 }

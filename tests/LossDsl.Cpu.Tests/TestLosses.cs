@@ -50,3 +50,11 @@ public static partial class FocalTversky
         return Where(Greater(BatchSum(mask), 0), Pow(1 - (tp / (tp + (0.3 * fp) + (0.7 * fn))), 4.0 / 3.0), 0);
     }
 }
+
+/// <summary>Σ relu(pred)·mask per plane: PyTorch's relu gradient convention (0 at 0).</summary>
+[Loss(Reduction = Reduction.Sum)]
+public static partial class ReluSum
+{
+    [Term]
+    private static Plane T(Logits pred, Target mask) => Sum(Relu(pred) * mask);
+}

@@ -38,6 +38,7 @@ public sealed class OpCoverageTests
         [Op.Square] = "Mean(Square(pred - mask))",
         [Op.Pow] = "Mean(Pow(1 + Square(pred), 1.5))",
         [Op.Tanh] = "Mean(Tanh(pred) * mask + Tanh(0.01 * pred))",
+        [Op.Relu] = "Mean(Relu(pred - mask) * pred) + Relu(Mean(pred) - 0.1)",
         [Op.Sigmoid] = "Mean(Sigmoid(pred) * mask)",
         [Op.LogSigmoid] = "Mean(LogSigmoid(pred) * mask)",
         [Op.Softplus] = "Mean(Softplus(pred))",

@@ -28,6 +28,7 @@ internal enum Op
     Square,
     Pow,         // Value = exponent
     Tanh,
+    Relu,
     Clamp,       // Value = lo, Value2 = hi
     Sign,        // derivative of Abs
     InRange,     // 1 where Value <= x <= Value2 (derivative of Clamp)

@@ -237,6 +237,15 @@ internal static class OpTable
             Text = "tanh({0})",
             Scalar = S("{M}.Tanh({0})"), Vector = S("{VM}.Tanh({0})"), Tensor = S("{0}.tanh()"),
         });
+        Add(new OpInfo(Op.Relu, OpClass.Pointwise, 1)
+        {
+            DslName = "Relu",
+            Fold = (a, _, _, _) => a <= 0 ? 0 : a,
+            // PyTorch's convention: the gradient is 0 at 0 (the mask is x > 0).
+            Derivative = (g, n, self, a, add) => add(n.Args[0], g.Binary(Op.Mul, a, g.Binary(Op.Greater, n.Args[0], g.Const(0)))),
+            Text = "relu({0})",
+            Scalar = S("{S}.Relu({0})"), Vector = S("{VM}.Relu({0})"), Tensor = S("{0}.relu()"),
+        });
         // Stable functions of logits.
         Add(new OpInfo(Op.Sigmoid, OpClass.Pointwise, 1)
         {

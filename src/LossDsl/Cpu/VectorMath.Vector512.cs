@@ -205,4 +205,12 @@ public static partial class VectorMath
     /// <inheritdoc cref="Select(Vector256{double}, Vector256{double}, Vector256{double})"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<double> Select(Vector512<double> c, Vector512<double> a, Vector512<double> b) => Vector512.ConditionalSelect(Vector512.Equals(c, Vector512<double>.Zero), b, a);
+
+    /// <inheritdoc cref="Relu(Vector256{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Relu(Vector512<float> x) => Vector512.ConditionalSelect(Vector512.LessThanOrEqual(x, Vector512<float>.Zero), Vector512<float>.Zero, x);
+
+    /// <inheritdoc cref="Relu(Vector256{double})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> Relu(Vector512<double> x) => Vector512.ConditionalSelect(Vector512.LessThanOrEqual(x, Vector512<double>.Zero), Vector512<double>.Zero, x);
 }

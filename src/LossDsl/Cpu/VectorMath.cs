@@ -254,4 +254,14 @@ public static partial class VectorMath
     /// <inheritdoc cref="Select(Vector256{float}, Vector256{float}, Vector256{float})"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<double> Select(Vector256<double> c, Vector256<double> a, Vector256<double> b) => Vector256.ConditionalSelect(Vector256.Equals(c, Vector256<double>.Zero), b, a);
+
+    /// <summary><c>torch.relu</c> per lane: <c>max(x, 0)</c>, NaN staying NaN.</summary>
+    /// <param name="x">The lanes.</param>
+    /// <returns>relu(x) per lane.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Relu(Vector256<float> x) => Vector256.ConditionalSelect(Vector256.LessThanOrEqual(x, Vector256<float>.Zero), Vector256<float>.Zero, x);
+
+    /// <inheritdoc cref="Relu(Vector256{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> Relu(Vector256<double> x) => Vector256.ConditionalSelect(Vector256.LessThanOrEqual(x, Vector256<double>.Zero), Vector256<double>.Zero, x);
 }
