@@ -148,13 +148,11 @@ internal static class CpuEmitter
         private readonly CodeWriter _w;
         private readonly List<InputSpec> _inputs;
         private readonly List<int> _logits;
-        private readonly Syntax _vector256;
-        private readonly Syntax _vector512;
+        private readonly Width _narrow;
+        private readonly Width _wide;
 
-        // The vector loop being printed: its vector type, syntax table and the prefix of its broadcast uniforms.
-        private string _vec = V256;
-        private Syntax _vector;
-        private string _broadcast = "h";
+        // The vector loop being printed.
+        private Width _width;
         private readonly Syntax _scalar;
         private readonly Syntax _double = Syntax.CpuScalar("double");
 
@@ -166,16 +164,15 @@ internal static class CpuEmitter
             _w = w;
             _inputs = s.Spec.Inputs.ToList();
             _logits = s.LogitsInputs.ToList();
-            _vector256 = Syntax.CpuVector(t, V256);
-            _vector512 = Syntax.CpuVector(t, V512);
-            _vector = _vector256;
+            _narrow = new Width(V256, Syntax.CpuVector(t, V256), "h");
+            _wide = new Width(V512, Syntax.CpuVector(t, V512), "z");
+            _width = _narrow;
             _scalar = Syntax.CpuScalar(t);
         }
 
         private IEnumerable<Kernel> TargetKernels => _s.Kernels.Where(k => k.Role == KernelRole.Target);
 
         private IEnumerable<Kernel> PixelKernels => _s.Kernels.Where(k => k.Role != KernelRole.Target && k.Domain == Domain.Pixels);
-
 
         private int MaxAccumulators => _s.Kernels.Select(k => k.Body.Count(x => x is AccumulateStatement)).DefaultIfEmpty(0).Max();
 
@@ -563,8 +560,10 @@ internal static class CpuEmitter
                 string name = UniformName(u);
                 string value = u.Kind == OperandKind.PlaneSlot ? $"_planes[{PlaneIndex(u.Index, "_shape.Planes")}]" : DoubleOperand(u);
                 w.Line($"{pad}{_t} s{name} = ({_t}){value};{(u.Node >= 0 ? Comment(u.Node) : string.Empty)}");
-                w.Line($"{pad}var h{name} = {V256}.Create(s{name});");
-                w.Line($"{pad}var z{name} = {V512}.Create(s{name});");
+                foreach (var width in new[] { _narrow, _wide })
+                {
+                    w.Line($"{pad}var {width.Broadcast}{name} = {width.Type}.Create(s{name});");
+                }
             }
 
             var accs = k.Body.OfType<AccumulateStatement>().ToList();
@@ -579,10 +578,10 @@ internal static class CpuEmitter
             w.Line($"{pad}long i = start;");
             w.Line($"{pad}if ({VM}.UseVector512)");
             w.Line($"{pad}{{");
-            VectorLoop(k, pad + "    ", accs, V512, _vector512, "z");
+            VectorLoop(k, pad + "    ", accs, _wide);
             w.Line($"{pad}}}");
             w.Line();
-            VectorLoop(k, pad, accs, V256, _vector256, "h");
+            VectorLoop(k, pad, accs, _narrow);
             w.Line();
             w.Line($"{pad}for (; i < end; i++)");
             w.Line($"{pad}{{");
@@ -598,15 +597,18 @@ internal static class CpuEmitter
             }
         }
 
-        private void VectorLoop(Kernel k, string pad, List<AccumulateStatement> accs, string vectorType, Syntax syntax, string broadcast)
+        private void VectorLoop(Kernel k, string pad, List<AccumulateStatement> accs, Width width)
         {
-            (_vec, _vector, _broadcast) = (vectorType, syntax, broadcast);
-            _w.Line($"{pad}for (; i <= end - {_vec}<{_t}>.Count; i += {_vec}<{_t}>.Count)");
+            _width = width;
+            _w.Line($"{pad}for (; i <= end - {width.Type}<{_t}>.Count; i += {width.Type}<{_t}>.Count)");
             _w.Line($"{pad}{{");
             Statements(k, pad + "    ", vector: true, accs);
             _w.Line($"{pad}}}");
-            (_vec, _vector, _broadcast) = (V256, _vector256, "h");
+            _width = _narrow;
         }
+
+        /// <summary>A vector width the CPU kernels print: its type, its syntax table, the prefix of its broadcast uniforms.</summary>
+        private sealed record Width(string Type, Syntax Syntax, string Broadcast);
 
         private void Statements(Kernel k, string pad, bool vector, List<AccumulateStatement> accs)
         {
@@ -620,7 +622,7 @@ internal static class CpuEmitter
                         break;
                     case LetStatement l:
                         w.Line(vector
-                            ? $"{pad}var {_s.Name(l.Id)} = {_vector.Print(l.Op, l.Args.Select(VectorOperand).ToArray(), l.K, l.K2)};"
+                            ? $"{pad}var {_s.Name(l.Id)} = {_width.Syntax.Print(l.Op, l.Args.Select(VectorOperand).ToArray(), l.K, l.K2)};"
                             : $"{pad}{_t} {_s.Name(l.Id)} = {_scalar.Print(l.Op, l.Args.Select(ScalarOperand).ToArray(), l.K, l.K2)};");
                         break;
                     case AccumulateStatement a:
@@ -628,11 +630,11 @@ internal static class CpuEmitter
                         w.Line(vector ? $"{pad}acc{ai} = {VM}.Accumulate(acc{ai}, {VectorOperand(a.Value)});" : $"{pad}sacc{ai} += {ScalarOperand(a.Value)};");
                         break;
                     case StoreFieldStatement f:
-                        w.Line(vector ? $"{pad}{_vec}.Store({VectorOperand(f.Value)}, f{f.Buffer} + i);" : $"{pad}f{f.Buffer}[i] = {ScalarOperand(f.Value)};");
+                        w.Line(vector ? $"{pad}{_width.Type}.Store({VectorOperand(f.Value)}, f{f.Buffer} + i);" : $"{pad}f{f.Buffer}[i] = {ScalarOperand(f.Value)};");
                         break;
                     case StoreGradientStatement g:
                         w.Line(vector
-                            ? $"{pad}if (_grad{g.Input} != null) {_vec}.Store({VectorOperand(g.Value)}, _grad{g.Input} + i);"
+                            ? $"{pad}if (_grad{g.Input} != null) {_width.Type}.Store({VectorOperand(g.Value)}, _grad{g.Input} + i);"
                             : $"{pad}if (_grad{g.Input} != null) _grad{g.Input}[i] = {ScalarOperand(g.Value)};");
                         break;
                     default:
@@ -648,17 +650,17 @@ internal static class CpuEmitter
 
         private string VectorLoad(Operand o) => o.Kind switch
         {
-            OperandKind.Input => $"{_vec}.Load(_in{o.Index} + i)",
-            OperandKind.Field => $"{_vec}.Load(f{o.Index} + i)",
+            OperandKind.Input => $"{_width.Type}.Load(_in{o.Index} + i)",
+            OperandKind.Field => $"{_width.Type}.Load(f{o.Index} + i)",
             _ => VectorOperand(o),
         };
 
         private string VectorOperand(Operand o) => o.Kind switch
         {
-            OperandKind.Literal => $"{_vec}.Create({Lit(o.Value)})",
+            OperandKind.Literal => $"{_width.Type}.Create({Lit(o.Value)})",
             OperandKind.Local when !_setupIds.Contains(o.Index) => _s.Name(o.Index),
             OperandKind.Input or OperandKind.Field => VectorLoad(o),
-            _ => _broadcast + UniformName(o),
+            _ => _width.Broadcast + UniformName(o),
         };
 
         private string ScalarOperand(Operand o) => o.Kind switch

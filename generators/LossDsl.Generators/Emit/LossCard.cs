@@ -258,18 +258,13 @@ internal static class LossCard
 
             string Whole(int i) => Expr(n.Args[i]).Text;
             string K(double v) => MathText.Short(v);
+            if (MathText.Leaf(_s, n) is { } leaf)
+            {
+                return (leaf, n.Op == Op.Const && n.Value < 0 ? 3 : 4);
+            }
+
             switch (n.Op)
             {
-                case Op.Input:
-                    return (_s.Spec.Inputs[(int)n.Value].Name, 4);
-                case Op.Const:
-                    return (K(n.Value), n.Value < 0 ? 3 : 4);
-                case Op.PlaneSize:
-                    return ("HW", 4);
-                case Op.BatchSize:
-                    return ("NCHW", 4);
-                case Op.Seed:
-                    return ("seed", 4);
                 case Op.Add when _s.Graph[n.Args[1]].Op == Op.Neg:
                     return ($"{A(0, 1)} - {Negated(n.Args[1])}", 1);
                 case Op.Add:

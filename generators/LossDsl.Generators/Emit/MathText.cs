@@ -12,20 +12,19 @@ internal static class MathText
     /// <summary>A number as a reader writes it: round-trippable, invariant, without a trailing ".0".</summary>
     public static string Short(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>A value's name in the generated code (<see cref="ValueNames"/>); constants and inputs as themselves.</summary>
-    public static string Name(ScheduleSpec s, IReadOnlyList<string> names, int id)
+    /// <summary>A leaf as a reader writes it: a constant as its number, an input by name, the shape quantities and the seed by their symbols; null for any other node.</summary>
+    public static string? Leaf(ScheduleSpec s, Node n) => n.Op switch
     {
-        var n = s.Graph[id];
-        return n.Op switch
-        {
-            Op.Const => Short(n.Value),
-            Op.Input => s.Spec.Inputs[(int)n.Value].Name,
-            Op.PlaneSize => "HW",
-            Op.BatchSize => "NCHW",
-            Op.Seed => "seed",
-            _ => names[id],
-        };
-    }
+        Op.Const => Short(n.Value),
+        Op.Input => s.Spec.Inputs[(int)n.Value].Name,
+        Op.PlaneSize => "HW",
+        Op.BatchSize => "NCHW",
+        Op.Seed => "seed",
+        _ => null,
+    };
+
+    /// <summary>A value's name in the generated code (<see cref="ValueNames"/>); leaves as themselves (<see cref="Leaf"/>).</summary>
+    public static string Name(ScheduleSpec s, IReadOnlyList<string> names, int id) => Leaf(s, s.Graph[id]) ?? names[id];
 
     /// <summary>A value's name in the kernel program's generated code.</summary>
     public static string Name(KernelProgram p, int id) => Name(p.Schedule, p.Names, id);

@@ -103,9 +103,12 @@ internal static class KernelPlanner
             Finish(lossSlot);
             PlaneAdjoint(late);
             Backward();
-            foreach (var k in _kernels.Where(k => _shareExponentials && k.Domain == Domain.Pixels))
+            if (_shareExponentials)
             {
-                ShareExponentials(k);
+                foreach (var k in _kernels.Where(k => k.Domain == Domain.Pixels))
+                {
+                    ShareExponentials(k);
+                }
             }
 
             return new KernelProgram(
@@ -448,50 +451,44 @@ internal static class KernelPlanner
             {
                 var x = group.Key;
                 var members = group.ToList();
-                int at = k.Body.IndexOf(members[0]);
-                int n = _shared++;
-                string suffix = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                var lets = new List<Statement>();
-                Operand Let(string name, Op op, params Operand[] args)
-                {
-                    int id = Synthetic(name + suffix);
-                    lets.Add(new LetStatement(id, op, args.ToEquatable(), 0, 0));
-                    return new Operand(OperandKind.Local, id, 0, -1);
-                }
+                string suffix = Int(_shared++);
 
-                var abs = Let("__abs", Op.Abs, x);
-                var e = Let("__e", Op.Exp, Let("__nabs", Op.Neg, abs));
-                bool needsLog = members.Any(m => m.Op != Op.Sigmoid);
-                var l = needsLog ? Let("__l", Op.Log1p, e) : null;
-                var relu = members.Any(m => m.Op is Op.Softplus or Op.BceWithLogits) ? Let("__relu", Op.Max, x, Operand.Literal(0)) : null;
-                k.Body.InsertRange(at, lets);
-                int rewritten = 0;
-                foreach (var m in members)
+                // The shared values, just before the first member.
+                var shared = new List<Statement>();
+                var abs = Let(shared, "__abs" + suffix, Op.Abs, x);
+                var e = Let(shared, "__e" + suffix, Op.Exp, Let(shared, "__nabs" + suffix, Op.Neg, abs));
+                var l = members.Any(m => m.Op != Op.Sigmoid) ? Let(shared, "__l" + suffix, Op.Log1p, e) : null;
+                var relu = members.Any(m => m.Op is Op.Softplus or Op.BceWithLogits) ? Let(shared, "__relu" + suffix, Op.Max, x, Operand.Literal(0)) : null;
+                k.Body.InsertRange(k.Body.IndexOf(members[0]), shared);
+
+                // Each member from them: its own values just before it, then the member itself rewritten.
+                for (int j = 0; j < members.Count; j++)
                 {
-                    int i = k.Body.IndexOf(m);
-                    string own = suffix + (rewritten++ == 0 ? string.Empty : "_" + Int(rewritten - 1));
-                    switch (m.Op)
+                    var m = members[j];
+                    string own = j == 0 ? suffix : suffix + "_" + Int(j);
+                    var before = new List<Statement>();
+                    var rewritten = m.Op switch
                     {
-                        case Op.Sigmoid:
-                            k.Body[i] = m with { Op = Op.SigmoidFromExp, Args = new[] { x, e }.ToEquatable() };
-                            break;
-                        case Op.Softplus:
-                            k.Body[i] = m with { Op = Op.Add, Args = new[] { relu!, l! }.ToEquatable() };
-                            break;
-                        case Op.LogSigmoid:
-                            int min = Synthetic("__min" + own);
-                            k.Body.Insert(i, new LetStatement(min, Op.Min, new[] { x, Operand.Literal(0) }.ToEquatable(), 0, 0));
-                            k.Body[i + 1] = m with { Op = Op.Sub, Args = new[] { new Operand(OperandKind.Local, min, 0, -1), l! }.ToEquatable() };
-                            break;
-                        default: // BceWithLogits(x, t) = max(x, 0) - x·t + log1p(e^-|x|)
-                            int xt = Synthetic("__xt" + own), diff = Synthetic("__d" + own);
-                            k.Body.Insert(i, new LetStatement(xt, Op.Mul, new[] { x, m.Args[1] }.ToEquatable(), 0, 0));
-                            k.Body.Insert(i + 1, new LetStatement(diff, Op.Sub, new[] { relu!, new Operand(OperandKind.Local, xt, 0, -1) }.ToEquatable(), 0, 0));
-                            k.Body[i + 2] = m with { Op = Op.Add, Args = new[] { new Operand(OperandKind.Local, diff, 0, -1), l! }.ToEquatable() };
-                            break;
-                    }
+                        Op.Sigmoid => m with { Op = Op.SigmoidFromExp, Args = new[] { x, e }.ToEquatable() },
+                        Op.Softplus => m with { Op = Op.Add, Args = new[] { relu!, l! }.ToEquatable() },
+                        Op.LogSigmoid => m with { Op = Op.Sub, Args = new[] { Let(before, "__min" + own, Op.Min, x, Operand.Literal(0)), l! }.ToEquatable() },
+
+                        // BceWithLogits(x, t) = max(x, 0) - x·t + log1p(e^-|x|)
+                        _ => m with { Op = Op.Add, Args = new[] { Let(before, "__d" + own, Op.Sub, relu!, Let(before, "__xt" + own, Op.Mul, x, m.Args[1])), l! }.ToEquatable() },
+                    };
+                    int i = k.Body.IndexOf(m);
+                    k.Body[i] = rewritten;
+                    k.Body.InsertRange(i, before);
                 }
             }
+        }
+
+        /// <summary>Appends <c>name = op(args)</c> to <paramref name="into"/> and returns the new value as an operand.</summary>
+        private Operand Let(List<Statement> into, string name, Op op, params Operand[] args)
+        {
+            int id = Synthetic(name);
+            into.Add(new LetStatement(id, op, args.ToEquatable(), 0, 0));
+            return new Operand(OperandKind.Local, id, 0, -1);
         }
 
         private int _shared;
