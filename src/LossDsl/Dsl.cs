@@ -225,6 +225,88 @@ public static class Dsl
         return new Batch(acc / x.Shape.Length);
     }
 
+    // ----- over the channels of each pixel (dim=1, keepdim=True: broadcast back over the channels) -----
+
+    /// <summary>
+    /// <c>x.sum(dim=1, keepdim=True)</c>: the sum over the channels of each pixel, the same value in every channel.
+    /// </summary>
+    /// <param name="x">The field.</param>
+    /// <returns>Σ_c x at every pixel, broadcast over the channels.</returns>
+    public static Field SumOverChannels(Field x) => OverChannels(x, static (values, _) =>
+    {
+        double acc = 0;
+        foreach (double v in values)
+        {
+            acc += v;
+        }
+
+        return acc;
+    });
+
+    /// <summary><c>x.mean(dim=1, keepdim=True)</c>: the mean over the channels of each pixel.</summary>
+    /// <param name="x">The field.</param>
+    /// <returns>Σ_c x / C at every pixel, broadcast over the channels.</returns>
+    public static Field MeanOverChannels(Field x) => SumOverChannels(x) / x.Shape.C;
+
+    /// <summary>
+    /// <c>torch.logsumexp(x, dim=1, keepdim=True)</c>: log Σ_c e^x over the channels of each pixel, computed as
+    /// m + log Σ_c e^(x − m) with m the channels' maximum (no overflow for large logits).
+    /// </summary>
+    /// <param name="x">The field.</param>
+    /// <returns>The log-sum-exp at every pixel, broadcast over the channels.</returns>
+    public static Field LogSumExp(Field x) => OverChannels(x, static (values, _) =>
+    {
+        double m = double.NegativeInfinity;
+        foreach (double v in values)
+        {
+            m = double.IsNaN(v) || v > m ? v : m;
+        }
+
+        double acc = 0;
+        foreach (double v in values)
+        {
+            acc += Math.Exp(v - m);
+        }
+
+        return m + Math.Log(acc);
+    });
+
+    /// <summary><c>torch.log_softmax(x, dim=1)</c>: <c>x − LogSumExp(x)</c>.</summary>
+    /// <param name="x">The logits.</param>
+    /// <returns>The log-probabilities over the channels.</returns>
+    public static Field LogSoftmax(Field x) => x - LogSumExp(x);
+
+    /// <summary><c>torch.softmax(x, dim=1)</c>: <c>e^(x − LogSumExp(x))</c>, the probabilities over the channels.</summary>
+    /// <param name="x">The logits.</param>
+    /// <returns>The probabilities over the channels.</returns>
+    public static Field Softmax(Field x) => Exp(LogSoftmax(x));
+
+    private static Field OverChannels(Field x, Func<double[], int, double> reduce)
+    {
+        var s = x.Shape;
+        var r = new double[s.Length];
+        var values = new double[s.C];
+        int hw = s.PlaneSize;
+        for (int n = 0; n < s.N; n++)
+        {
+            for (int i = 0; i < hw; i++)
+            {
+                for (int c = 0; c < s.C; c++)
+                {
+                    values[c] = x.Data[(((n * s.C) + c) * hw) + i];
+                }
+
+                double v = reduce(values, n);
+                for (int c = 0; c < s.C; c++)
+                {
+                    r[(((n * s.C) + c) * hw) + i] = v;
+                }
+            }
+        }
+
+        return new Field(s, r);
+    }
+
     // ----- pointwise on planes -----
 
     /// <summary><c>torch.abs</c> per plane.</summary>

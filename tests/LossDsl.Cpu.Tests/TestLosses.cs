@@ -58,3 +58,19 @@ public static partial class ReluSum
     [Term]
     private static Plane T(Logits pred, Target mask) => Sum(Relu(pred) * mask);
 }
+
+/// <summary>(logsumexp over channels, broadcast) · mask, mean over the batch: the channel reduction on its own.</summary>
+[Loss]
+public static partial class LogSumExpMean
+{
+    [Term]
+    private static Batch T(Logits pred, Target mask) => BatchMean(LogSumExp(pred) * mask);
+}
+
+/// <summary>Softmax cross-entropy with one-hot (or probability) targets; an all-zero target row is an ignored pixel.</summary>
+[Loss]
+public static partial class SoftmaxCrossEntropy
+{
+    [Term]
+    private static Batch Ce(Logits pred, Target mask) => BatchSum(-mask * LogSoftmax(pred)) / BatchSum(mask);
+}

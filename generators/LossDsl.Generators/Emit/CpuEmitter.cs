@@ -465,6 +465,7 @@ internal static class CpuEmitter
         {
             ShapeQuantity.PlaneSize => "(double)_shape.PlaneSize",
             ShapeQuantity.Length => "(double)_shape.Length",
+            ShapeQuantity.Channels => "(double)_shape.C",
             _ => "(double)_shape.Planes",
         };
 
@@ -554,6 +555,12 @@ internal static class CpuEmitter
             var w = _w;
             _setupIds = new HashSet<int>(k.Setup.Select(x => x.Id));
             Setup(k, pad);
+            if (k.ChannelLoops.Any())
+            {
+                // Channel loops read the pixel's other channels: they sit (channel − this channel) planes away.
+                w.Line($"{pad}int __c = p % _shape.C;");
+                w.Line($"{pad}long __hw = _shape.PlaneSize;");
+            }
 
             foreach (var u in k.Uniforms)
             {
@@ -637,21 +644,83 @@ internal static class CpuEmitter
                             ? $"{pad}if (_grad{g.Input} != null) {_width.Type}.Store({VectorOperand(g.Value)}, _grad{g.Input} + i);"
                             : $"{pad}if (_grad{g.Input} != null) _grad{g.Input}[i] = {ScalarOperand(g.Value)};");
                         break;
+                    case ChannelLoopStatement c:
+                        ChannelLoop(k, c, pad, vector);
+                        break;
                     default:
                         throw new System.InvalidOperationException($"{st.GetType().Name} in the pixel kernel {k.Name}.");
                 }
             }
         }
 
+        /// <summary>
+        /// A reduction over the channels of the pixel (vector or scalar): the sum in one loop; the log-sum-exp in two, the
+        /// channels' maximum and then Σ e^(x − max), so that no exponential overflows.
+        /// </summary>
+        private void ChannelLoop(Kernel k, ChannelLoopStatement c, string pad, bool vector)
+        {
+            var w = _w;
+            var syntax = vector ? _width.Syntax : _scalar;
+            string name = _s.Name(c.Id);
+            string Zero(double v) => vector ? $"{_width.Type}.Create({Lit(v)})" : Lit(v);
+            string decl = vector ? "var" : _t;
+
+            void Loop(string accumulate)
+            {
+                w.Line($"{pad}for (int __ch = 0; __ch < _shape.C; __ch++)");
+                w.Line($"{pad}{{");
+                w.Line($"{pad}    long __o = i + ((long)(__ch - __c) * __hw);");
+                _inLoop = true;
+                foreach (var st in c.Body)
+                {
+                    string value = st switch
+                    {
+                        LoadStatement l => vector ? VectorLoad(l.Source) : ScalarOperand(l.Source),
+                        LetStatement l => syntax.Print(l.Op, l.Args.Select(o => vector ? VectorOperand(o) : ScalarOperand(o)).ToArray(), l.K, l.K2),
+                        _ => throw new System.InvalidOperationException($"{st.GetType().Name} in a channel loop of {k.Name}."),
+                    };
+                    int id = st is LoadStatement ld ? ld.Id : ((LetStatement)st).Id;
+                    w.Line($"{pad}    {decl} {_s.Name(id)} = {value};");
+                }
+
+                string v = vector ? VectorOperand(c.Value) : ScalarOperand(c.Value);
+                _inLoop = false;
+                w.Line($"{pad}    {accumulate.Replace("{v}", v)};");
+                w.Line($"{pad}}}");
+            }
+
+            w.Line($"{pad}// {name} = {MathText.Expr(_s, c.Node)}");
+            if (c.Reduce == Op.SumChannels)
+            {
+                w.Line($"{pad}{decl} {name} = {Zero(0)};");
+                Loop($"{name} += {{v}}");
+                return;
+            }
+
+            string max = name + "_max", sum = name + "_sum";
+            w.Line($"{pad}{decl} {max} = {Zero(double.NegativeInfinity)};");
+            Loop($"{max} = {syntax.Print(Op.Max, new[] { max, "{v}" }, 0, 0)}");
+            w.Line($"{pad}{decl} {sum} = {Zero(0)};");
+            Loop($"{sum} += {syntax.Print(Op.Exp, new[] { syntax.Print(Op.Sub, new[] { "{v}", max }, 0, 0) }, 0, 0)}");
+            w.Line($"{pad}{decl} {name} = {syntax.Print(Op.Add, new[] { max, syntax.Print(Op.Log, new[] { sum }, 0, 0) }, 0, 0)};");
+        }
+
+        /// <summary>True while a channel loop's body is printed: inputs, fields and plane slots are read at the loop's channel.</summary>
+        private bool _inLoop;
+
+        private string LoopPlaneSlot(Operand o) => $"({_t})_planes[{PlaneIndex(o.Index, "_shape.Planes")} - __c + __ch]";
+
         private static string UniformName(Operand u) => u.Node >= 0 ? CodeWriter.Int(u.Node) : "_" + u.Kind + CodeWriter.Int(u.Index);
 
         /// <summary>The setup values of the pixel kernel being printed: read through their hoisted copies in the element type.</summary>
         private HashSet<int> _setupIds = new();
 
+        private string Pixel => _inLoop ? "__o" : "i";
+
         private string VectorLoad(Operand o) => o.Kind switch
         {
-            OperandKind.Input => $"{_width.Type}.Load(_in{o.Index} + i)",
-            OperandKind.Field => $"{_width.Type}.Load(f{o.Index} + i)",
+            OperandKind.Input => $"{_width.Type}.Load(_in{o.Index} + {Pixel})",
+            OperandKind.Field => $"{_width.Type}.Load(f{o.Index} + {Pixel})",
             _ => VectorOperand(o),
         };
 
@@ -660,6 +729,7 @@ internal static class CpuEmitter
             OperandKind.Literal => $"{_width.Type}.Create({Lit(o.Value)})",
             OperandKind.Local when !_setupIds.Contains(o.Index) => _s.Name(o.Index),
             OperandKind.Input or OperandKind.Field => VectorLoad(o),
+            OperandKind.PlaneSlot when _inLoop => $"{_width.Type}.Create({LoopPlaneSlot(o)})",
             _ => _width.Broadcast + UniformName(o),
         };
 
@@ -667,8 +737,9 @@ internal static class CpuEmitter
         {
             OperandKind.Literal => Lit(o.Value),
             OperandKind.Local when !_setupIds.Contains(o.Index) => _s.Name(o.Index),
-            OperandKind.Input => $"_in{o.Index}[i]",
-            OperandKind.Field => $"f{o.Index}[i]",
+            OperandKind.Input => $"_in{o.Index}[{Pixel}]",
+            OperandKind.Field => $"f{o.Index}[{Pixel}]",
+            OperandKind.PlaneSlot when _inLoop => LoopPlaneSlot(o),
             _ => "s" + UniformName(o),
         };
     }

@@ -55,8 +55,9 @@ internal static class KernelPlanner
         {
             var body = Body.Concat(Exports).ToList();
             var setupIds = new HashSet<int>(Setup.Select(s => s.Id));
+            // A channel loop reads per-plane values at its own channel: those are not the plane's uniforms.
             var uniforms = Domain == Domain.Pixels
-                ? body.SelectMany(Kernel.StatementReads)
+                ? body.SelectMany(s => s is ChannelLoopStatement c ? Kernel.StatementReads(c).Where(o => o.Kind != OperandKind.PlaneSlot) : Kernel.StatementReads(s))
                     .Where(o => o.IsUniform || (o.Kind == OperandKind.Local && setupIds.Contains(o.Index)))
                     .Distinct()
                     .OrderBy(o => o.Node < 0 ? int.MaxValue : o.Node).ThenBy(o => o.Kind).ThenBy(o => o.Index)
@@ -314,11 +315,51 @@ internal static class KernelPlanner
                     k.Body.Add(new LoadStatement(id, Resolve(k, id)));
                     Define(k, id);
                 }
+                else if (Scheduler.IsChannelReduction(n.Op))
+                {
+                    k.Body.Add(ChannelLoop(k, id));
+                    Define(k, id);
+                }
                 else
                 {
                     Let(k, id);
                 }
             }
+        }
+
+        /// <summary>
+        /// The loop over channels that evaluates reduction <paramref name="id"/>: its argument's channel-varying program with
+        /// values of their own (the same node at the kernel's channel and at the loop's are different values), reading
+        /// channel-constant values from the kernel.
+        /// </summary>
+        private ChannelLoopStatement ChannelLoop(Draft k, int id)
+        {
+            var n = _g[id];
+            var program = Scheduler.ChannelLoop(_g, n.Args[0]);
+            var inLoop = new Dictionary<int, int>();
+            var body = new List<Statement>();
+            Operand Read(int a) => inLoop.TryGetValue(a, out int v) ? new Operand(OperandKind.Local, v, 0, a) : Resolve(k, a);
+            foreach (int node in program.Body)
+            {
+                var m = _g[node];
+                int v = Synthetic(Unique(_names[node] + "_c"));
+                if (m.Op == Op.Input)
+                {
+                    body.Add(new LoadStatement(v, new Operand(OperandKind.Input, (int)m.Value, 0, node)));
+                }
+                else if (OpTable.Get(m.Op).Class == OpClass.Stencil)
+                {
+                    body.Add(new LoadStatement(v, new Operand(OperandKind.Field, FieldHome(node), 0, node)));
+                }
+                else
+                {
+                    body.Add(new LetStatement(v, m.Op, m.Args.Select(Read).ToEquatable(), m.Value, m.Value2));
+                }
+
+                inLoop[node] = v;
+            }
+
+            return new ChannelLoopStatement(id, n.Op, body.ToEquatable(), Read(n.Args[0]), id);
         }
 
         private void Let(Draft k, int id)
@@ -348,6 +389,8 @@ internal static class KernelPlanner
                     return new Operand(OperandKind.Shape, (int)ShapeQuantity.PlaneSize, 0, id);
                 case Op.BatchSize:
                     return new Operand(OperandKind.Shape, (int)ShapeQuantity.Length, 0, id);
+                case Op.ChannelCount:
+                    return new Operand(OperandKind.Shape, (int)ShapeQuantity.Channels, 0, id);
             }
 
             if (n.Rank == Rank.Scalar)
@@ -361,7 +404,7 @@ internal static class KernelPlanner
 
             Operand home = n.Rank switch
             {
-                Rank.Field => new Operand(OperandKind.Field, FieldHome(id), 0, id),
+                Rank.Field or Rank.Pixel => new Operand(OperandKind.Field, FieldHome(id), 0, id),
                 Rank.Plane => new Operand(OperandKind.PlaneSlot, PlaneHome(id), 0, id),
                 _ => new Operand(OperandKind.BatchSlot, BatchHome(id), 0, id),
             };
@@ -494,6 +537,19 @@ internal static class KernelPlanner
         private int _shared;
 
         private static string Int(int v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        /// <summary><paramref name="name"/>, or with a number appended where a value already has it.</summary>
+        private string Unique(string name)
+        {
+            var used = new HashSet<string>(_names, StringComparer.Ordinal);
+            string result = name;
+            for (int i = 2; used.Contains(result); i++)
+            {
+                result = name + Int(i);
+            }
+
+            return result;
+        }
 
         private int Synthetic(string name)
         {

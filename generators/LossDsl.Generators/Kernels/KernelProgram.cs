@@ -46,6 +46,9 @@ internal enum ShapeQuantity
 
     /// <summary>N·C.</summary>
     Planes,
+
+    /// <summary>C.</summary>
+    Channels,
 }
 
 /// <summary>What an operand reads.</summary>
@@ -127,6 +130,15 @@ internal sealed record ResultStatement(Operand Value) : Statement;
 internal sealed record FilterStatement(Op Kind, int Kernel, Operand Source, int Destination, int Node) : Statement;
 
 /// <summary>
+/// Pixel kernels: <c>Id = reduce_c Value</c>, a reduction over the channels of the current pixel (<see cref="Op.SumChannels"/>:
+/// the sum; <see cref="Op.LogSumExp"/>: the log-sum-exp, shifted by the channels' maximum). <see cref="Body"/> (lets and loads)
+/// is evaluated once per channel: inside it, <see cref="OperandKind.Input"/>, <see cref="OperandKind.Field"/> and
+/// <see cref="OperandKind.PlaneSlot"/> operands are read at the loop's channel of the pixel's image; locals defined before the
+/// loop are channel-constant. Its values are named once (<see cref="Node"/> is the reduction's node).
+/// </summary>
+internal sealed record ChannelLoopStatement(int Id, Op Reduce, ImmutableEquatableArray<Statement> Body, Operand Value, int Node) : Statement;
+
+/// <summary>
 /// One kernel: its domain, when it runs, the setup it evaluates once per launch (shape-dependent values, in double), the
 /// uniform operands its body reads (hoisted by the backends: plane and batch slots, shape quantities, setup values) and its
 /// body.
@@ -143,6 +155,9 @@ internal sealed record Kernel(
     public IEnumerable<Operand> Reads =>
         Setup.SelectMany(s => s.Args).Concat(Body.SelectMany(StatementReads));
 
+    /// <summary>The channel loops of the body.</summary>
+    public IEnumerable<ChannelLoopStatement> ChannelLoops => Body.OfType<ChannelLoopStatement>();
+
     public bool Accumulates => Body.Any(s => s is AccumulateStatement);
 
     public static IEnumerable<Operand> StatementReads(Statement s) => s switch
@@ -158,6 +173,7 @@ internal sealed record Kernel(
         SeedStatement d => new[] { d.Default },
         ResultStatement r => new[] { r.Value },
         FilterStatement f => new[] { f.Source },
+        ChannelLoopStatement c => c.Body.SelectMany(StatementReads).Concat(new[] { c.Value }),
         _ => Array.Empty<Operand>(),
     };
 }

@@ -120,6 +120,8 @@ internal sealed class GraphBuilder : DagBuilder
             {
                 Op.Sum => Binary(Op.Mul, x, Leaf(Op.PlaneSize)),
                 Op.BatchSum => Binary(Op.Mul, x, Leaf(Op.BatchSize)),
+                Op.SumChannels => Binary(Op.Mul, x, Leaf(Op.ChannelCount)),
+                Op.LogSumExp => Binary(Op.Add, x, Unary(Op.Log, Leaf(Op.ChannelCount))),
                 _ => Binary(Op.Mul, x, Binary(Op.Div, Leaf(Op.BatchSize), Leaf(Op.PlaneSize))),
             };
         }

@@ -52,7 +52,7 @@ internal class DagBuilder : IGraphAlgebra
 
     public int Leaf(Op op) => op switch
     {
-        Op.PlaneSize or Op.BatchSize => Intern(new Node(op, Rank.Scalar, ImmutableEquatableArray<int>.Empty)),
+        Op.PlaneSize or Op.BatchSize or Op.ChannelCount => Intern(new Node(op, Rank.Scalar, ImmutableEquatableArray<int>.Empty)),
         Op.Seed => Intern(new Node(op, Rank.Plane, ImmutableEquatableArray<int>.Empty)),
         _ => throw new ArgumentException("Not a leaf: " + op),
     };
@@ -80,16 +80,15 @@ internal class DagBuilder : IGraphAlgebra
             case Op.MaxPool:
             case Op.MinPool:
                 return Rank.Field;
+            case Op.SumChannels:
+            case Op.LogSumExp:
+                return Rank.Pixel;
         }
 
         var r = Rank.Scalar;
         foreach (int a in args)
         {
-            var ar = _nodes[a].Rank;
-            if (ar > r)
-            {
-                r = ar;
-            }
+            r = Ranks.Join(r, _nodes[a].Rank);
         }
 
         return r;

@@ -13,6 +13,7 @@ internal enum Op
     Const,       // Value = the constant
     PlaneSize,   // H*W (scalar)
     BatchSize,   // N*C*H*W (scalar)
+    ChannelCount, // C (scalar)
     Seed,        // per-plane upstream gradient of the plane loss (Plane)
 
     // unary pointwise
@@ -58,6 +59,8 @@ internal enum Op
     Sum,         // Field -> Plane: sum over the plane's pixels
     BatchSum,    // Field -> Batch: sum over every element
     PlaneSum,    // Plane -> Batch: sum over planes (appears in adjoints only)
+    SumChannels, // Field (or Plane, Batch) -> Pixel: sum over the channels of each pixel, broadcast back over them
+    LogSumExp,   // Field -> Pixel: log Σ_c exp(x_c) over the channels of each pixel (stable), broadcast back over them
 }
 
 /// <summary>What a value varies over.</summary>
@@ -72,8 +75,32 @@ internal enum Rank
     /// <summary>One value per (n, c) plane.</summary>
     Plane = 2,
 
-    /// <summary>One value per pixel.</summary>
-    Field = 3,
+    /// <summary>One value per pixel of an image, the same for every channel (a reduction over channels, broadcast back).</summary>
+    Pixel = 3,
+
+    /// <summary>One value per pixel of every plane.</summary>
+    Field = 4,
+}
+
+/// <summary>Helpers over <see cref="Rank"/>.</summary>
+internal static class Ranks
+{
+    /// <summary>True for values that vary over pixels (<see cref="Rank.Field"/> and <see cref="Rank.Pixel"/>): they live in pixel kernels.</summary>
+    public static bool IsPerPixel(this Rank r) => r >= Rank.Pixel;
+
+    /// <summary>
+    /// The rank of a pointwise combination: the larger, except that a per-channel-constant <see cref="Rank.Pixel"/> value
+    /// combined with a per-plane value varies over everything (<see cref="Rank.Field"/>).
+    /// </summary>
+    public static Rank Join(Rank a, Rank b)
+    {
+        if ((a == Rank.Pixel && b == Rank.Plane) || (a == Rank.Plane && b == Rank.Pixel))
+        {
+            return Rank.Field;
+        }
+
+        return a > b ? a : b;
+    }
 }
 
 /// <summary>The role of a loss input.</summary>

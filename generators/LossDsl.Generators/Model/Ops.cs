@@ -116,6 +116,7 @@ internal static class OpTable
         Leaf(Op.Const, string.Empty);
         Leaf(Op.PlaneSize, "HW");
         Leaf(Op.BatchSize, "NCHW");
+        Leaf(Op.ChannelCount, "C");
         Leaf(Op.Seed, "seed");
 
         // Arithmetic. The CPU vector type and tensors overload the operators, so one spelling serves.
@@ -384,6 +385,19 @@ internal static class OpTable
         Add(new OpInfo(Op.Sum, OpClass.Reduction, 1) { DslName = "Sum", Derivative = passThrough, Text = "Σ_hw {0}", Precedence = 1 });
         Add(new OpInfo(Op.BatchSum, OpClass.Reduction, 1) { Derivative = passThrough, Text = "Σ_nchw {0}", Precedence = 1 });
         Add(new OpInfo(Op.PlaneSum, OpClass.Reduction, 1) { Derivative = passThrough, Text = "Σ_nc {0}", Precedence = 1 });
+
+        // Over the channels of each pixel, broadcast back over them (PyTorch's dim=1, keepdim=True). The differentiator sums
+        // the adjoint a channel-constant value receives from its per-channel users over the channels (SumChannels), so
+        // the rules see the total.
+        Add(new OpInfo(Op.SumChannels, OpClass.Reduction, 1) { DslName = "SumOverChannels", Derivative = passThrough, Text = "Σ_c {0}", Precedence = 1 });
+        Add(new OpInfo(Op.LogSumExp, OpClass.Reduction, 1)
+        {
+            DslName = "LogSumExp",
+
+            // d lse / d x_c = softmax_c = e^(x_c - lse)
+            Derivative = (g, n, self, a, add) => add(n.Args[0], g.Binary(Op.Mul, a, g.Unary(Op.Exp, g.Binary(Op.Sub, n.Args[0], self)))),
+            Text = "logsumexp_c({0})",
+        });
     }
 
     /// <summary>Every op, in declaration order of <see cref="Op"/>.</summary>

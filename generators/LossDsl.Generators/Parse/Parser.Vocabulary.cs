@@ -60,6 +60,11 @@ internal sealed partial class Parser
                     : null;
             case "BatchMean": return _g.Binary(Op.Div, _g.Reduce(Op.BatchSum, a[0]), _g.Leaf(Op.BatchSize));
             case "BatchSum": return _g.Reduce(Op.BatchSum, a[0]);
+            case "SumOverChannels": return _g.Reduce(Op.SumChannels, a[0]);
+            case "MeanOverChannels": return _g.Binary(Op.Div, _g.Reduce(Op.SumChannels, a[0]), _g.Leaf(Op.ChannelCount));
+            case "LogSumExp": return _g.Reduce(Op.LogSumExp, a[0]);
+            case "LogSoftmax": return _g.Binary(Op.Sub, a[0], _g.Reduce(Op.LogSumExp, a[0]));
+            case "Softmax": return _g.Unary(Op.Exp, _g.Binary(Op.Sub, a[0], _g.Reduce(Op.LogSumExp, a[0])));
             case "PixelCount": return _g.Leaf(Op.PlaneSize);
             case "BatchCount": return _g.Leaf(Op.BatchSize);
             default:

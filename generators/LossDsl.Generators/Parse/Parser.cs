@@ -873,7 +873,8 @@ internal sealed partial class Parser
                 return null;
             }
 
-            var rank = _g[value].Rank;
+            // A channel-constant per-pixel value (LogSumExp) is a Field to C#.
+            var rank = _g[value].Rank == Rank.Pixel ? Rank.Field : _g[value].Rank;
             ranks.Add(rank);
             var accepted = candidates.Where(m => m.Parameters.Length > i).Select(m => RankOf(m.Parameters[i].Type)).Where(r => r is not null).Select(r => r!.Value).Distinct().OrderByDescending(r => r).ToList();
             if (accepted.Count > 0 && !accepted.Contains(rank))
@@ -1012,9 +1013,9 @@ internal sealed partial class Parser
     {
         var lr = _g[l].Rank;
         var rr = _g[r].Rank;
-        if ((lr == Rank.Field && rr is Rank.Plane or Rank.Batch) || (rr == Rank.Field && lr is Rank.Plane or Rank.Batch))
+        if ((lr.IsPerPixel() && rr is Rank.Plane or Rank.Batch) || (rr.IsPerPixel() && lr is Rank.Plane or Rank.Batch))
         {
-            var small = lr == Rank.Field ? rr : lr;
+            var small = lr.IsPerPixel() ? rr : lr;
             Report(DiagnosticDescriptors.RankMismatch, syntax.GetLocation(), $"'{Abbreviate(syntax)}' combines a per-pixel Field with a {small} value; a reduced value cannot be broadcast back over pixels in a loss declaration — reduce both sides, or move the per-plane arithmetic after the reductions");
             return false;
         }

@@ -5,6 +5,9 @@ namespace LossDsl.Generators.Schedule;
 /// <summary>A stencil evaluated in the pre-pass: its node and the per-pixel program that computes its source.</summary>
 internal sealed record StencilPass(int Node, Op Kind, int Kernel, int Source, ImmutableEquatableArray<int> SourceProgram);
 
+/// <summary>What a loop over the channels of a pixel evaluates (see <see cref="Scheduler.ChannelLoop"/>).</summary>
+internal sealed record ChannelLoopProgram(ImmutableEquatableArray<int> Body, ImmutableEquatableArray<int> Outer, ImmutableEquatableArray<int> Reads);
+
 /// <summary>The gradient written for one input.</summary>
 internal sealed record GradientOutput(int Input, int Node);
 

@@ -23,7 +23,9 @@ internal static class Scheduler
         bool IsStencil(Op op) => op is Op.AvgPool or Op.MaxPool or Op.MinPool;
         bool IsLiteral(int id) => g[id].Op == Op.Const;
 
-        // Per-pixel program for a set of field roots: field nodes in id (dependency) order, stopping at stencils.
+        // Per-pixel program for a set of field roots: per-pixel nodes in id (dependency) order, stopping at stencils. A
+        // reduction over channels is one node here: the program of its argument runs inside its channel loop
+        // (ChannelLoop), which reads the channel-constant values it needs from this program.
         List<int> FieldProgram(IEnumerable<int> roots)
         {
             var seen = new HashSet<int>();
@@ -32,12 +34,19 @@ internal static class Scheduler
             {
                 int id = st.Pop();
                 var n = g[id];
-                if (n.Rank != Rank.Field || IsLiteral(id) || !seen.Add(id))
+                if (!n.Rank.IsPerPixel() || IsLiteral(id) || !seen.Add(id))
                 {
                     continue;
                 }
 
-                if (!IsStencil(n.Op))
+                if (IsChannelReduction(n.Op))
+                {
+                    foreach (int outer in ChannelLoop(g, n.Args[0]).Outer)
+                    {
+                        st.Push(outer);
+                    }
+                }
+                else if (!IsStencil(n.Op))
                 {
                     foreach (int a in n.Args)
                     {
@@ -70,7 +79,7 @@ internal static class Scheduler
         var planeProgram = Enumerable.Range(0, g.Count).Where(id => live[id] && g[id].Rank == Rank.Plane && g[id].Op != Op.Sum).ToList();
 
         var backward = FieldProgram(gradients.Select(o => o.Node));
-        var readInBackward = new HashSet<int>(backward.SelectMany(id => g[id].Args).Concat(gradients.Select(o => o.Node)));
+        var readInBackward = new HashSet<int>(backward.SelectMany(id => IsChannelReduction(g[id].Op) ? ChannelLoop(g, g[id].Args[0]).Reads : g[id].Args).Concat(gradients.Select(o => o.Node)));
         var savedPlanes = readInBackward.Where(id => g[id].Rank == Rank.Plane).OrderBy(x => x).ToList();
         var savedBatch = readInBackward.Where(id => g[id].Rank == Rank.Batch).OrderBy(x => x).ToList();
 
@@ -90,6 +99,53 @@ internal static class Scheduler
             backward.ToEquatable(),
             savedPlanes.ToEquatable(),
             savedBatch.ToEquatable());
+    }
+
+    /// <summary>True for the reductions over the channels of a pixel, evaluated by a loop over channels inside a pixel kernel.</summary>
+    public static bool IsChannelReduction(Op op) => op is Op.SumChannels or Op.LogSumExp;
+
+    /// <summary>
+    /// The body of the channel loop that evaluates <paramref name="root"/> (the argument of a reduction over channels) at
+    /// every channel of a pixel: <see cref="ChannelLoopProgram.Body"/> holds the nodes that vary over channels (inputs and
+    /// stencil buffers, read at the loop's channel, and what is computed from them), in dependency order;
+    /// <see cref="ChannelLoopProgram.Outer"/> the per-pixel, channel-constant values it reads, computed before the loop;
+    /// <see cref="ChannelLoopProgram.Reads"/> every node the body reads from outside (per-plane values are read at the
+    /// loop's channel).
+    /// </summary>
+    public static ChannelLoopProgram ChannelLoop(Graph g, int root)
+    {
+        var body = new HashSet<int>();
+        var reads = new HashSet<int>();
+        var st = new Stack<int>();
+        st.Push(root);
+        while (st.Count > 0)
+        {
+            int id = st.Pop();
+            var n = g[id];
+            if (n.Rank != Rank.Field || n.Op == Op.Const)
+            {
+                reads.Add(id);
+                continue;
+            }
+
+            if (!body.Add(id))
+            {
+                continue;
+            }
+
+            if (OpTable.Get(n.Op).Class != OpClass.Stencil)
+            {
+                foreach (int a in n.Args)
+                {
+                    st.Push(a);
+                }
+            }
+        }
+
+        return new ChannelLoopProgram(
+            body.OrderBy(x => x).ToEquatable(),
+            reads.Where(id => g[id].Rank == Rank.Pixel).OrderBy(x => x).ToEquatable(),
+            reads.OrderBy(x => x).ToEquatable());
     }
 
     /// <summary>
