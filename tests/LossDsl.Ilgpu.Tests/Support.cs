@@ -39,7 +39,7 @@ public delegate float HostCompute(ReadOnlySpan<float> pred, ReadOnlySpan<float> 
 /// <summary>The ready-made losses under test, each with its generated ILGPU runner and its generated CPU backend.</summary>
 public static class Losses
 {
-    public static readonly string[] Names = ["StructureLoss", "PraNetStructureLoss", "StructureLossAttributes", "DiceLoss", "FocalDiceLoss", "TverskyLoss"];
+    public static readonly string[] Names = ["StructureLoss", "PraNetStructureLoss", "StructureLossAttributes", "DiceLoss", "FocalDiceLoss", "TverskyLoss", "CrossEntropyLoss", "CrossEntropySmoothedLoss", "SoftmaxDiceLoss", "DiceCELoss"];
 
     public static (IDisposable Runner, DeviceCompute Device, HostCompute Host) Create(string name, Accelerator accelerator)
     {
@@ -79,6 +79,30 @@ public static class Losses
                 {
                     var r = new TverskyLoss.Ilgpu(accelerator);
                     return (r, r.Compute, TverskyLoss.Cpu.Compute);
+                }
+
+            case "CrossEntropyLoss":
+                {
+                    var r = new CrossEntropyLoss.Ilgpu(accelerator);
+                    return (r, r.Compute, CrossEntropyLoss.Cpu.Compute);
+                }
+
+            case "CrossEntropySmoothedLoss":
+                {
+                    var r = new CrossEntropySmoothedLoss.Ilgpu(accelerator);
+                    return (r, r.Compute, CrossEntropySmoothedLoss.Cpu.Compute);
+                }
+
+            case "SoftmaxDiceLoss":
+                {
+                    var r = new SoftmaxDiceLoss.Ilgpu(accelerator);
+                    return (r, r.Compute, SoftmaxDiceLoss.Cpu.Compute);
+                }
+
+            case "DiceCELoss":
+                {
+                    var r = new DiceCELoss.Ilgpu(accelerator);
+                    return (r, r.Compute, DiceCELoss.Cpu.Compute);
                 }
 
             default:

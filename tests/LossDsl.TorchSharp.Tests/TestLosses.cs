@@ -35,3 +35,11 @@ public static partial class MixedOps
     [Term(Weight = 0.5)]
     private static Plane Smooth(Logits pred, Target mask) => Mean(Softplus(Min(pred, 2.0)) + Pow(Max(Sigmoid(pred), mask), 1.5));
 }
+
+/// <summary>The channel reduction on its own on both TorchSharp paths: <c>(torch.logsumexp(x, 1, keepdim=True) * t).mean()</c>.</summary>
+[Loss]
+public static partial class ChannelLogSumExp
+{
+    [Term]
+    private static Batch T(Logits pred, Target target) => BatchMean(LogSumExp(pred) * target);
+}

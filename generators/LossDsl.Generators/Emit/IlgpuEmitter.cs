@@ -171,6 +171,11 @@ internal static class IlgpuEmitter
                 ps.Add(("int", "planes"));
             }
 
+            if (k.ChannelLoops.Any() || reads.Any(o => o.Kind == OperandKind.Shape && o.Index == (int)ShapeQuantity.Channels))
+            {
+                ps.Add(("int", "channels"));
+            }
+
             if (k.Domain == Domain.Pixels && k.Accumulates)
             {
                 ps.Add(("int", "groupsPerPlane"));
@@ -514,7 +519,7 @@ internal static class IlgpuEmitter
                 w.Line($"bool has{i} = {Bridge}.CheckView(_accelerator, {Grad(i)}, shape.Length, \"{GradName(i)}\", allowEmpty: true);");
             }
 
-            w.Line("int planes = shape.Planes, h = shape.H, w = shape.W, hw = shape.PlaneSize, length = shape.Length;");
+            w.Line("int planes = shape.Planes, h = shape.H, w = shape.W, hw = shape.PlaneSize, length = shape.Length, channels = shape.C;");
             w.Line("var stream = _accelerator.DefaultStream;");
             if (_s.Fields.Count > 0)
             {
@@ -776,11 +781,60 @@ internal static class IlgpuEmitter
                     case StoreGradientStatement g:
                         w.Line($"if ((gradMask & {1 << _logits.IndexOf(g.Input)}) != 0) {Grad(g.Input)}[i] = {FloatOperand(g.Value)};");
                         break;
+                    case ChannelLoopStatement c:
+                        ChannelLoop(w, k, c);
+                        break;
                     default:
                         throw new System.InvalidOperationException($"{st.GetType().Name} in the pixel kernel {k.Name}.");
                 }
             }
         }
+
+        /// <summary>A reduction over the channels of the pixel: the sum in one loop, the log-sum-exp in two (maximum, then Σ e^(x − max)).</summary>
+        private void ChannelLoop(CodeWriter w, Kernel k, ChannelLoopStatement c)
+        {
+            string name = _s.Name(c.Id);
+            void Loop(string accumulate)
+            {
+                w.Open("for (int ch = 0; ch < channels; ch++)");
+                w.Line("int o = i + ((ch - (p % channels)) * hw);");
+                _inLoop = true;
+                foreach (var st in c.Body)
+                {
+                    string value = st switch
+                    {
+                        LoadStatement l => FloatOperand(l.Source),
+                        LetStatement l => _float.Print(l.Op, l.Args.Select(FloatOperand).ToArray(), l.K, l.K2),
+                        _ => throw new System.InvalidOperationException($"{st.GetType().Name} in a channel loop of {k.Name}."),
+                    };
+                    int id = st is LoadStatement ld ? ld.Id : ((LetStatement)st).Id;
+                    w.Line($"float {_s.Name(id)} = {value};");
+                }
+
+                string v = FloatOperand(c.Value);
+                _inLoop = false;
+                w.Line(accumulate.Replace("{v}", v) + ";");
+                w.Close();
+            }
+
+            w.Line($"// {name} = {MathText.Expr(_s, c.Node)}");
+            if (c.Reduce == Op.SumChannels)
+            {
+                w.Line($"float {name} = 0f;");
+                Loop($"{name} += {{v}}");
+                return;
+            }
+
+            string max = name + "_max", sum = name + "_sum";
+            w.Line($"float {max} = float.NegativeInfinity;");
+            Loop($"{max} = {_float.Print(Op.Max, new[] { max, "{v}" }, 0, 0)}");
+            w.Line($"float {sum} = 0f;");
+            Loop($"{sum} += {_float.Print(Op.Exp, new[] { _float.Print(Op.Sub, new[] { "{v}", max }, 0, 0) }, 0, 0)}");
+            w.Line($"float {name} = {_float.Print(Op.Add, new[] { max, _float.Print(Op.Log, new[] { sum }, 0, 0) }, 0, 0)};");
+        }
+
+        /// <summary>True while a channel loop's body is printed: inputs, fields and plane slots are read at the loop's channel.</summary>
+        private bool _inLoop;
 
         private void Epilogue(CodeWriter w, Kernel k)
         {
@@ -824,7 +878,7 @@ internal static class IlgpuEmitter
             }
         }
 
-        private static string FieldIndex(int buffer) => buffer == 0 ? "i" : $"({CodeWriter.Int(buffer)} * length) + i";
+        private static string FieldIndex(int buffer, string pixel = "i") => buffer == 0 ? pixel : $"({CodeWriter.Int(buffer)} * length) + {pixel}";
 
         private static string UniformName(Operand u) => u.Node >= 0 ? CodeWriter.Int(u.Node) : "_" + u.Kind + CodeWriter.Int(u.Index);
 
@@ -834,8 +888,9 @@ internal static class IlgpuEmitter
         {
             OperandKind.Literal => Literals.Float(o.Value),
             OperandKind.Local when !_setupIds.Contains(o.Index) => _s.Name(o.Index),
-            OperandKind.Input => $"{In(o.Index)}[i]",
-            OperandKind.Field => $"fields[{FieldIndex(o.Index)}]",
+            OperandKind.Input => $"{In(o.Index)}[{(_inLoop ? "o" : "i")}]",
+            OperandKind.Field => $"fields[{FieldIndex(o.Index, _inLoop ? "o" : "i")}]",
+            OperandKind.PlaneSlot when _inLoop => $"(float)planeTable[{PlaneIndex(o.Index)} - (p % channels) + ch]",
             _ => "s" + UniformName(o),
         };
 
@@ -849,6 +904,7 @@ internal static class IlgpuEmitter
             {
                 ShapeQuantity.PlaneSize => "(double)hw",
                 ShapeQuantity.Length => "(double)length",
+                ShapeQuantity.Channels => "(double)channels",
                 _ => "(double)planes",
             },
             _ => throw new System.InvalidOperationException($"A per-pixel operand ({o.Kind}) in an epilogue."),

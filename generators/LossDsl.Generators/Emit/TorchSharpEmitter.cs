@@ -406,10 +406,42 @@ internal static class TorchSharpEmitter
                         break;
                     case ResultStatement:
                         break; // the autograd function reduces the plane losses itself
+                    case ChannelLoopStatement c when !_values.ContainsKey(c.Id):
+                        ChannelLoop(c, k);
+                        break;
+                    case ChannelLoopStatement:
+                        break; // computed by an earlier kernel of this method
                     default:
                         throw new System.InvalidOperationException($"{st.GetType().Name} in the {k.Domain} kernel {k.Name}.");
                 }
             }
+        }
+
+        /// <summary>
+        /// A reduction over channels as tensor ops: the loop's body is the same expression over every channel at once, then
+        /// one reduction over dim 1, expanded back over the channels (a view, no copy).
+        /// </summary>
+        private void ChannelLoop(ChannelLoopStatement c, Kernel k)
+        {
+            foreach (var st in c.Body)
+            {
+                switch (st)
+                {
+                    case LoadStatement l:
+                        _values[l.Id] = Read(l.Source, k);
+                        break;
+                    case LetStatement l:
+                        var v = Let(l, k);
+                        _w.Line($"var {_s.Name(l.Id)} = {v.Text};");
+                        _values[l.Id] = v with { Text = _s.Name(l.Id) };
+                        break;
+                }
+            }
+
+            string value = FieldOf(Read(c.Value, k));
+            string reduce = c.Reduce == Op.LogSumExp ? "logsumexp(1, keepdim: true)" : "sum(1, keepdim: true)";
+            _w.Line($"var {_s.Name(c.Id)} = {value}.{reduce}.expand_as({First});{Comment(c.Node)}");
+            _values[c.Id] = new Value(_s.Name(c.Id), Kind.Pixel);
         }
 
         private HashSet<Statement> _live = new();
@@ -454,6 +486,7 @@ internal static class TorchSharpEmitter
                     {
                         StoreGradientStatement or StorePlaneLossStatement => true,
                         LetStatement l => locals.Contains(l.Id),
+                        ChannelLoopStatement c => locals.Contains(c.Id),
                         LoadStatement l => locals.Contains(l.Id),
                         SeedStatement d => locals.Contains(d.Id),
                         SumPlanesStatement s => locals.Contains(s.Id),
@@ -500,6 +533,7 @@ internal static class TorchSharpEmitter
                     {
                         ShapeQuantity.PlaneSize => "(double)shape.PlaneSize",
                         ShapeQuantity.Length => "(double)shape.Length",
+                        ShapeQuantity.Channels => "(double)shape.C",
                         _ => "(double)shape.Planes",
                     }, Kind.Double);
                 case OperandKind.Local:
