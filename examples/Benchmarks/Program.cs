@@ -28,6 +28,11 @@ public static class Program
             return StencilBench.Run();
         }
 
+        if (args.Contains(MultiClassBench.Flag))
+        {
+            return MultiClassBench.Run();
+        }
+
         if (args.Contains("--quick"))
         {
             return QuickMode.Run(args);

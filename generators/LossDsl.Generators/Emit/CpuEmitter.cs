@@ -352,6 +352,9 @@ internal static class CpuEmitter
                 w.Line($"{pad}// {k.Name}: {k.Summary}");
                 switch (k.Domain)
                 {
+                    case Domain.Pixels when k.PerImage:
+                        w.Line($"{pad}_runner.Run(shape.N * _chunksPerPlane, {Delegate(k)});");
+                        break;
                     case Domain.Pixels:
                         w.Line($"{pad}_runner.Run(chunks, {Delegate(k)});");
                         var accs = k.Body.OfType<AccumulateStatement>().ToList();
@@ -531,7 +534,7 @@ internal static class CpuEmitter
             w.Line("    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]");
             w.Line($"    private void {k.Name}(int chunk)");
             w.Line("    {");
-            w.Line("        int p = chunk / _chunksPerPlane;");
+            w.Line(k.PerImage ? "        int p = (chunk / _chunksPerPlane) * _shape.C; // channel 0 of the chunk's image" : "        int p = chunk / _chunksPerPlane;");
             w.Line("        int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;");
             w.Line("        int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);");
             w.Line("        long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);");
@@ -635,6 +638,12 @@ internal static class CpuEmitter
                     case AccumulateStatement a:
                         int ai = accs.IndexOf(a);
                         w.Line(vector ? $"{pad}acc{ai} = {VM}.Accumulate(acc{ai}, {VectorOperand(a.Value)});" : $"{pad}sacc{ai} += {ScalarOperand(a.Value)};");
+                        break;
+                    case StoreFieldStatement f when k.PerImage:
+                        string stored = vector ? VectorOperand(f.Value) : ScalarOperand(f.Value);
+                        w.Line(vector
+                            ? $"{pad}for (int __ch = 0; __ch < _shape.C; __ch++) {_width.Type}.Store({stored}, f{f.Buffer} + i + (__ch * __hw));"
+                            : $"{pad}for (int __ch = 0; __ch < _shape.C; __ch++) f{f.Buffer}[i + (__ch * __hw)] = {stored};");
                         break;
                     case StoreFieldStatement f:
                         w.Line(vector ? $"{pad}{_width.Type}.Store({VectorOperand(f.Value)}, f{f.Buffer} + i);" : $"{pad}f{f.Buffer}[i] = {ScalarOperand(f.Value)};");

@@ -519,7 +519,7 @@ internal static class IlgpuEmitter
                 w.Line($"bool has{i} = {Bridge}.CheckView(_accelerator, {Grad(i)}, shape.Length, \"{GradName(i)}\", allowEmpty: true);");
             }
 
-            w.Line("int planes = shape.Planes, h = shape.H, w = shape.W, hw = shape.PlaneSize, length = shape.Length, channels = shape.C;");
+            w.Line("int planes = shape.Planes, h = shape.H, w = shape.W, hw = shape.PlaneSize, length = shape.Length" + (_kernels.Any(k => k.Params.Any(p => p.Name == "channels")) ? ", channels = shape.C;" : ";"));
             w.Line("var stream = _accelerator.DefaultStream;");
             if (_s.Fields.Count > 0)
             {
@@ -589,6 +589,9 @@ internal static class IlgpuEmitter
 
                         w.Line($"int groupsPerPlane = {Bridge}.GroupsPerPlane(_accelerator, planes, hw, _groupSize);");
                         w.Line($"{dk.Field}(stream, new global::ILGPU.KernelConfig(planes * groupsPerPlane, _groupSize), {args});");
+                        break;
+                    case Domain.Pixels when k.PerImage:
+                        w.Line($"{dk.Field}(stream, shape.N * hw, {args});");
                         break;
                     case Domain.Pixels:
                         w.Line($"{dk.Field}(stream, length, {args});");
@@ -726,6 +729,13 @@ internal static class IlgpuEmitter
                     }
 
                     break;
+                case Domain.Pixels when k.PerImage:
+                    w.Line("int n = index / hw;");
+                    w.Line("int p = n * channels; // channel 0 of the pixel's image");
+                    w.Line("int i = (p * hw) + (index - (n * hw));");
+                    Prologue(w, k);
+                    PixelBody(w, k, new List<AccumulateStatement>());
+                    break;
                 case Domain.Pixels:
                     w.Line("int i = index;");
                     w.Line("int p = i / hw;");
@@ -774,6 +784,9 @@ internal static class IlgpuEmitter
                         break;
                     case AccumulateStatement a:
                         w.Line($"acc{CodeWriter.Int(accs.IndexOf(a))} += {FloatOperand(a.Value)};");
+                        break;
+                    case StoreFieldStatement f when k.PerImage:
+                        w.Line($"for (int ch = 0; ch < channels; ch++) fields[{FieldIndex(f.Buffer, "i + (ch * hw)")}] = {FloatOperand(f.Value)};");
                         break;
                     case StoreFieldStatement f:
                         w.Line($"fields[{FieldIndex(f.Buffer)}] = {FloatOperand(f.Value)};");

@@ -287,6 +287,8 @@ internal static class LossCard
                     return ($"Σ_batch({Whole(0)})", 4);
                 case Op.PlaneSum:
                     return ($"Σ_planes({Whole(0)})", 4);
+                case Op.SumChannels:
+                    return ($"Σ_c({Whole(0)})", 4);
                 case Op.AvgPool:
                 case Op.MaxPool:
                 case Op.MinPool:

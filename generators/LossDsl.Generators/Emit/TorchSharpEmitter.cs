@@ -242,8 +242,16 @@ internal static class TorchSharpEmitter
         private readonly Syntax _double = Syntax.CpuScalar("double");
 
         /// <summary>Fields the target-only kernels compute and the others read: the tensors <c>Stencils</c> returns, in this order.</summary>
-        private List<int> SharedFields => _s.Kernels.Where(k => k.Role != KernelRole.Target)
-            .SelectMany(k => k.Reads).Where(o => o.Kind == OperandKind.Field).Select(o => o.Index).Distinct().OrderBy(x => x).ToList();
+        private List<int> SharedFields
+        {
+            get
+            {
+                var byTarget = new HashSet<int>(_s.Kernels.Where(k => k.Role == KernelRole.Target).SelectMany(k => k.Body)
+                    .Select(st => st switch { FilterStatement f => f.Destination, StoreFieldStatement f => f.Buffer, _ => -1 }));
+                return _s.Kernels.Where(k => k.Role != KernelRole.Target)
+                    .SelectMany(k => k.Reads).Where(o => o.Kind == OperandKind.Field && byTarget.Contains(o.Index)).Select(o => o.Index).Distinct().OrderBy(x => x).ToList();
+            }
+        }
 
         private void EmitStencils()
         {

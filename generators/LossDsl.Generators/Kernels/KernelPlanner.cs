@@ -51,6 +51,9 @@ internal static class KernelPlanner
 
         public HashSet<int> Locals { get; } = new();
 
+        /// <summary>See <see cref="Kernel.PerImage"/>.</summary>
+        public bool PerImage { get; init; }
+
         public Kernel ToKernel()
         {
             var body = Body.Concat(Exports).ToList();
@@ -63,7 +66,7 @@ internal static class KernelPlanner
                     .OrderBy(o => o.Node < 0 ? int.MaxValue : o.Node).ThenBy(o => o.Kind).ThenBy(o => o.Index)
                     .ToList()
                 : new List<Operand>();
-            return new Kernel(Name, Domain, Role, Summary, Setup.ToEquatable(), uniforms.ToEquatable(), body.ToEquatable());
+            return new Kernel(Name, Domain, Role, Summary, Setup.ToEquatable(), uniforms.ToEquatable(), body.ToEquatable()) { PerImage = PerImage };
         }
     }
 
@@ -315,8 +318,25 @@ internal static class KernelPlanner
                     k.Body.Add(new LoadStatement(id, Resolve(k, id)));
                     Define(k, id);
                 }
+                else if (Scheduler.IsChannelReduction(n.Op) && k.Role != KernelRole.Target && !k.PerImage)
+                {
+                    // Computed once per pixel of each image, into a buffer, before this sweep: one pass over the channels
+                    // per pixel instead of one per plane.
+                    Reduction(id, k);
+                    k.Body.Add(new LoadStatement(id, Resolve(k, id)));
+                    Define(k, id);
+                }
                 else if (Scheduler.IsChannelReduction(n.Op))
                 {
+                    // Target-only work runs per plane; an image kernel of its own computes the rest of its reductions.
+                    foreach (int outer in PixelOnly(Scheduler.ChannelLoop(_g, n.Args[0]).Outer, k))
+                    {
+                        if (!k.Locals.Contains(outer))
+                        {
+                            PixelProgram(k, new[] { outer });
+                        }
+                    }
+
                     k.Body.Add(ChannelLoop(k, id));
                     Define(k, id);
                 }
@@ -325,6 +345,75 @@ internal static class KernelPlanner
                     Let(k, id);
                 }
             }
+        }
+
+        /// <summary>
+        /// Plans the image kernel that computes reduction <paramref name="id"/> over channels into a field buffer, before
+        /// <paramref name="sweep"/> (after the image kernels of the reductions it reads): the channel-constant values its loop
+        /// reads, the loop, and a store to every channel of the pixel.
+        /// </summary>
+        private void Reduction(int id, Draft sweep)
+        {
+            if (_fieldOf.ContainsKey(id))
+            {
+                return;
+            }
+
+            var outer = Scheduler.ChannelLoop(_g, _g[id].Args[0]).Outer;
+            var program = PixelOnly(outer, null);
+            foreach (int r in program.Where(r => Scheduler.IsChannelReduction(_g[r].Op)))
+            {
+                Reduction(r, sweep);
+            }
+
+            var k = new Draft($"Channels{Int(id)}", Domain.Pixels, sweep.Role, $"the reduction over channels v{Int(id)}, once per pixel of each image (one loop over the channels)") { PerImage = true };
+            _kernels.Insert(_kernels.IndexOf(sweep), k);
+            foreach (int r in program)
+            {
+                if (Scheduler.IsChannelReduction(_g[r].Op))
+                {
+                    k.Body.Add(new LoadStatement(r, Resolve(k, r)));
+                    Define(k, r);
+                }
+                else
+                {
+                    PixelProgram(k, new[] { r });
+                }
+            }
+
+            k.Body.Add(ChannelLoop(k, id));
+            Define(k, id);
+            _fieldOf[id] = NewField(id, "a reduction over channels, at every channel");
+            k.Exports.Add(new StoreFieldStatement(_fieldOf[id], new Operand(OperandKind.Local, id, 0, id)));
+        }
+
+        /// <summary>
+        /// The channel-constant nodes <paramref name="roots"/> need, in dependency order, stopping at reductions over channels
+        /// (included: read from their buffers) and at what <paramref name="k"/> already holds.
+        /// </summary>
+        private List<int> PixelOnly(IEnumerable<int> roots, Draft? k)
+        {
+            var seen = new HashSet<int>();
+            var st = new Stack<int>(roots);
+            while (st.Count > 0)
+            {
+                int id = st.Pop();
+                var n = _g[id];
+                if (n.Rank != Rank.Pixel || (k is not null && k.Locals.Contains(id)) || !seen.Add(id))
+                {
+                    continue;
+                }
+
+                if (!Scheduler.IsChannelReduction(n.Op) || k is not null)
+                {
+                    foreach (int a in n.Args)
+                    {
+                        st.Push(a);
+                    }
+                }
+            }
+
+            return seen.OrderBy(x => x).ToList();
         }
 
         /// <summary>

@@ -152,6 +152,13 @@ internal sealed record Kernel(
     ImmutableEquatableArray<Operand> Uniforms,
     ImmutableEquatableArray<Statement> Body)
 {
+    /// <summary>
+    /// A pixel kernel that runs once per pixel of each image (N·H·W) rather than of each plane: it evaluates reductions over
+    /// channels (its <see cref="ChannelLoopStatement"/>s run from channel 0) and its <see cref="StoreFieldStatement"/>s write
+    /// the value at every channel of the pixel.
+    /// </summary>
+    public bool PerImage { get; init; }
+
     public IEnumerable<Operand> Reads =>
         Setup.SelectMany(s => s.Args).Concat(Body.SelectMany(StatementReads));
 

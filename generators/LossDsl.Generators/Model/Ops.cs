@@ -389,7 +389,7 @@ internal static class OpTable
         // Over the channels of each pixel, broadcast back over them (PyTorch's dim=1, keepdim=True). The differentiator sums
         // the adjoint a channel-constant value receives from its per-channel users over the channels (SumChannels), so
         // the rules see the total.
-        Add(new OpInfo(Op.SumChannels, OpClass.Reduction, 1) { DslName = "SumOverChannels", Derivative = passThrough, Text = "Σ_c {0}", Precedence = 1 });
+        Add(new OpInfo(Op.SumChannels, OpClass.Reduction, 1) { DslName = "SumOverChannels", Derivative = passThrough, Text = "Σ_c({0})" });
         Add(new OpInfo(Op.LogSumExp, OpClass.Reduction, 1)
         {
             DslName = "LogSumExp",

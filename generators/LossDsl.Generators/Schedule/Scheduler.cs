@@ -23,9 +23,8 @@ internal static class Scheduler
         bool IsStencil(Op op) => op is Op.AvgPool or Op.MaxPool or Op.MinPool;
         bool IsLiteral(int id) => g[id].Op == Op.Const;
 
-        // Per-pixel program for a set of field roots: per-pixel nodes in id (dependency) order, stopping at stencils. A
-        // reduction over channels is one node here: the program of its argument runs inside its channel loop
-        // (ChannelLoop), which reads the channel-constant values it needs from this program.
+        // Per-pixel program for a set of field roots: per-pixel nodes in id (dependency) order, stopping at stencils and at
+        // reductions over channels (the planner computes each of those into a buffer before the sweep that reads it).
         List<int> FieldProgram(IEnumerable<int> roots)
         {
             var seen = new HashSet<int>();
@@ -39,14 +38,7 @@ internal static class Scheduler
                     continue;
                 }
 
-                if (IsChannelReduction(n.Op))
-                {
-                    foreach (int outer in ChannelLoop(g, n.Args[0]).Outer)
-                    {
-                        st.Push(outer);
-                    }
-                }
-                else if (!IsStencil(n.Op))
+                if (!IsStencil(n.Op) && !IsChannelReduction(n.Op))
                 {
                     foreach (int a in n.Args)
                     {
