@@ -38,10 +38,22 @@ public class BackendSnapshotTests
         Snapshot.Verify(Run(Sources.PraNetStructureLoss).Source(hint), hint[..^3], "cs");
     }
 
+    /// <summary>Reductions over channels: the image kernels and their channel loops on every backend.</summary>
+    [Fact]
+    public void SoftmaxLossBackendFiles()
+    {
+        var run = Run(Sources.DiceCE);
+        foreach (var backend in new[] { "Cpu", "TorchSharp", "Ilgpu" })
+        {
+            string hint = $"LossDsl.Tests.DiceCE.{backend}.g.cs";
+            Snapshot.Verify(run.Source(hint), hint[..^3], "cs");
+        }
+    }
+
     [Fact]
     public void BackendFilesAreDeterministic()
     {
-        foreach (var source in new[] { Sources.StructureLoss, Sources.PraNetStructureLoss })
+        foreach (var source in new[] { Sources.StructureLoss, Sources.PraNetStructureLoss, Sources.DiceCE })
         {
             var first = GeneratorHarness.RunWithBackends(source).Sources;
             var second = GeneratorHarness.RunWithBackends(source).Sources;

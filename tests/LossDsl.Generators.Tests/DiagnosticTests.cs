@@ -111,6 +111,10 @@ public class DiagnosticTests
         Single("LD0007", "[Loss] public static partial class L { [Term] static Plane T(Logits pred, Target mask) => Mean([|pred * Sum(mask)|]); }", "'pred * Sum(mask)' combines a per-pixel Field with a Plane value");
 
     [Fact]
+    public void LD0007_ChannelReductionTimesPlane() =>
+        Single("LD0007", "[Loss] public static partial class L { [Term] static Plane T(Logits pred, Target mask) => Mean([|LogSumExp(pred) * Sum(mask)|]); }", "'LogSumExp(pred) * Sum(mask)' combines a per-pixel Field with a Plane value");
+
+    [Fact]
     public void LD0007_TermReturnsField() =>
         Single("LD0007", "[Loss] public static partial class L { [Term] static Field [|T|](Logits pred, Target mask) => BceWithLogits(pred, mask); }", "The term 'T' returns a per-pixel Field");
 

@@ -42,6 +42,28 @@ internal static class Sources
         public static partial class StructureLossAttributes;
         """;
 
+    public const string DiceCE = """
+        using LossDsl;
+        using static LossDsl.Dsl;
+
+        namespace LossDsl.Tests;
+
+        /// <summary>Softmax Dice per plane plus cross-entropy over the channels (MONAI's DiceCELoss, one-hot targets).</summary>
+        [Loss]
+        public static partial class DiceCE
+        {
+            [Term]
+            private static Plane Dice(Logits pred, Target target)
+            {
+                var p = Softmax(pred);
+                return 1 - (((2 * Sum(p * target)) + 1e-5) / (Sum(p) + Sum(target) + 1e-5));
+            }
+
+            [Term]
+            private static Batch Ce(Logits pred, Target target) => BatchSum(-target * LogSoftmax(pred)) / BatchSum(target);
+        }
+        """;
+
     public const string SoftDice = """
         using LossDsl;
 

