@@ -139,6 +139,31 @@ public static class TensorMath
     /// <returns>The per-plane sums, float64, N×C.</returns>
     public static Tensor SumPlanes(Tensor x) => x.sum(PlaneDims, type: ScalarType.Float64);
 
+    /// <summary>
+    /// Σ over the images (dim 0) of an N×C plane tensor, the sum of each channel repeated for every image: a per-class
+    /// batch sum (<c>x.sum(dim=(0, 2, 3))</c> of the pixels, from their per-plane sums).
+    /// </summary>
+    /// <param name="planes">The per-plane values, float64, N×C.</param>
+    /// <returns>A new N×C float64 tensor.</returns>
+    public static Tensor SumOverImages(Tensor planes)
+    {
+        using var sums = planes.sum(0, keepdim: true, type: ScalarType.Float64);
+        using var expanded = sums.expand_as(planes);
+        return expanded.contiguous();
+    }
+
+    /// <summary>Each plane's channel index, as an N×C float64 tensor (0, 1, …, C − 1 in every row).</summary>
+    /// <param name="n">N.</param>
+    /// <param name="c">C.</param>
+    /// <param name="device">The device.</param>
+    /// <returns>A new N×C float64 tensor.</returns>
+    public static Tensor ChannelIndices(long n, long c, Device device)
+    {
+        using var row = torch.arange(c, ScalarType.Float64, device);
+        using var expanded = row.expand(n, c);
+        return expanded.contiguous();
+    }
+
     /// <summary>Σ over every element, accumulated and returned in float64 (0-dim).</summary>
     /// <param name="x">The values.</param>
     /// <returns>The sum, float64, 0-dim.</returns>

@@ -57,6 +57,14 @@ public sealed class TermAttribute : Attribute
 {
     /// <summary>The factor this term is multiplied by in the sum of terms; 1 by default.</summary>
     public double Weight { get; set; } = AttributeDefaults.Weight;
+
+    /// <summary>
+    /// False to leave channel 0 (the background class) out of this term: MONAI's <c>include_background=False</c>, nnU-Net's
+    /// <c>do_bg=False</c>. The term adds nothing to the background planes, and under <see cref="Reduction.Mean"/> it is
+    /// averaged over the N·(C − 1) other planes. With a single channel there is no background to leave out and the option
+    /// has no effect (as in MONAI). True by default.
+    /// </summary>
+    public bool IncludeBackground { get; set; } = true;
 }
 
 /// <summary>

@@ -225,6 +225,51 @@ public static class Dsl
         return new Batch(acc / x.Shape.Length);
     }
 
+    // ----- per channel (class), over the whole batch -----
+
+    /// <summary>
+    /// <c>x.sum(dim=(0, 2, 3))</c>: the sum over every image and pixel of each channel (smp's <c>dims=(0, 2)</c>, MONAI's
+    /// <c>batch=True</c>, nnU-Net's <c>batch_dice</c>), as a per-plane value that is the same in every image.
+    /// </summary>
+    /// <param name="x">The field.</param>
+    /// <returns>One sum per channel, repeated for every image.</returns>
+    public static Plane ClassSum(Field x)
+    {
+        var s = x.Shape;
+        var planes = Sum(x).Values;
+        var r = new double[s.Planes];
+        for (int c = 0; c < s.C; c++)
+        {
+            double acc = 0;
+            for (int n = 0; n < s.N; n++)
+            {
+                acc += planes[(n * s.C) + c];
+            }
+
+            for (int n = 0; n < s.N; n++)
+            {
+                r[(n * s.C) + c] = acc;
+            }
+        }
+
+        return new Plane(s, r);
+    }
+
+    /// <summary><c>x.mean(dim=(0, 2, 3))</c>: the mean over every image and pixel of each channel, repeated for every image.</summary>
+    /// <param name="x">The field.</param>
+    /// <returns>One mean per channel, repeated for every image.</returns>
+    public static Plane ClassMean(Field x) => ClassSum(x) / ((double)x.Shape.Length / x.Shape.C);
+
+    /// <summary>The number of elements of one channel of the batch, N·H·W (what <see cref="ClassMean(Field)"/> divides by).</summary>
+    /// <param name="x">Any field of the loss's shape.</param>
+    /// <returns>N·H·W for every plane.</returns>
+    public static Plane ClassCount(Field x)
+    {
+        var counts = new double[x.Shape.Planes];
+        Array.Fill(counts, (double)x.Shape.Length / x.Shape.C);
+        return new Plane(x.Shape, counts);
+    }
+
     // ----- over the channels of each pixel (dim=1, keepdim=True: broadcast back over the channels) -----
 
     /// <summary>

@@ -74,3 +74,48 @@ public static partial class SoftmaxCrossEntropy
     [Term]
     private static Batch Ce(Logits pred, Target mask) => BatchSum(-mask * LogSoftmax(pred)) / BatchSum(mask);
 }
+
+/// <summary>Per-class soft Dice over the whole batch (smp's <c>dims=(0, 2)</c>): one Dice per channel, the mean over channels.</summary>
+[Loss]
+public static partial class ClassDice
+{
+    [Term]
+    private static Plane Dice(Logits pred, Target mask)
+    {
+        var p = Softmax(pred);
+        return 1 - (((2 * ClassSum(p * mask)) + 1) / (ClassSum(p) + ClassSum(mask) + 1));
+    }
+}
+
+/// <summary>
+/// Per-plane Dice without the background channel plus cross-entropy, and a per-class term that shares the per-plane sums
+/// (their adjoints meet: a plane value that reads a sum over images).
+/// </summary>
+[Loss]
+public static partial class ForegroundDiceCe
+{
+    [Term(IncludeBackground = false)]
+    private static Plane Dice(Logits pred, Target mask)
+    {
+        var p = Softmax(pred);
+        return 1 - (((2 * Sum(p * mask)) + 1e-5) / (Sum(p) + Sum(mask) + 1e-5));
+    }
+
+    [Term(Weight = 0.5, IncludeBackground = false)]
+    private static Plane ClassOverlap(Logits pred, Target mask) => ClassMean(Softmax(pred) * mask) / (Mean(Softmax(pred) * mask) + 1);
+
+    [Term]
+    private static Batch Ce(Logits pred, Target mask) => BatchSum(-mask * LogSoftmax(pred)) / BatchSum(mask);
+}
+
+/// <summary><see cref="ForegroundDiceCe"/>'s Dice term alone under <see cref="Reduction.Sum"/>: the background planes add nothing.</summary>
+[Loss(Reduction = Reduction.Sum)]
+public static partial class ForegroundDiceSum
+{
+    [Term(IncludeBackground = false)]
+    private static Plane Dice(Logits pred, Target mask)
+    {
+        var p = Sigmoid(pred);
+        return 1 - (((2 * ClassSum(p * mask)) + 1) / (ClassSum(p) + ClassSum(mask) + 1));
+    }
+}

@@ -430,6 +430,18 @@ internal static class CpuEmitter
         {
             foreach (var st in k.Body)
             {
+                if (st is SumOverImagesStatement images)
+                {
+                    // Per channel, the sum over the images' rows in order, written back to every image's row.
+                    _w.Line($"{pad}for (int __class = 0; __class < _shape.C; __class++) // {_s.Name(images.Node)} = {MathText.Expr(_s, images.Node)}");
+                    _w.Line($"{pad}{{");
+                    _w.Line($"{pad}    double __sum = 0;");
+                    _w.Line($"{pad}    for (int p = __class; p < planes; p += _shape.C) __sum += _planes[{PlaneIndex(images.Source, "planes")}];");
+                    _w.Line($"{pad}    for (int p = __class; p < planes; p += _shape.C) _planes[{PlaneIndex(images.Destination, "planes")}] = __sum;");
+                    _w.Line($"{pad}}}");
+                    continue;
+                }
+
                 string line = st switch
                 {
                     LetStatement l => $"double {_s.Name(l.Id)} = {DoubleLet(l)};{Comment(l.Id)}",
@@ -469,6 +481,7 @@ internal static class CpuEmitter
             ShapeQuantity.PlaneSize => "(double)_shape.PlaneSize",
             ShapeQuantity.Length => "(double)_shape.Length",
             ShapeQuantity.Channels => "(double)_shape.C",
+            ShapeQuantity.ChannelIndex => "(double)(p % _shape.C)",
             _ => "(double)_shape.Planes",
         };
 

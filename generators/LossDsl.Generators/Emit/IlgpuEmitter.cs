@@ -112,7 +112,7 @@ internal static class IlgpuEmitter
             }
 
             bool fields = reads.Any(o => o.Kind == OperandKind.Field) || body.Any(x => x is StoreFieldStatement);
-            bool planeTable = reads.Any(o => o.Kind == OperandKind.PlaneSlot) || body.Any(x => x is AccumulateStatement or StorePlaneStatement or SumPlanesStatement);
+            bool planeTable = reads.Any(o => o.Kind == OperandKind.PlaneSlot) || body.Any(x => x is AccumulateStatement or StorePlaneStatement or SumPlanesStatement or SumOverImagesStatement);
             bool shapePlanes = reads.Any(o => o.Kind == OperandKind.Shape && o.Index == (int)ShapeQuantity.Planes);
             if (fields)
             {
@@ -171,7 +171,7 @@ internal static class IlgpuEmitter
                 ps.Add(("int", "planes"));
             }
 
-            if (k.ChannelLoops.Any() || reads.Any(o => o.Kind == OperandKind.Shape && o.Index == (int)ShapeQuantity.Channels))
+            if (k.ChannelLoops.Any() || body.Any(x => x is SumOverImagesStatement) || reads.Any(o => o.Kind == OperandKind.Shape && o.Index is (int)ShapeQuantity.Channels or (int)ShapeQuantity.ChannelIndex))
             {
                 ps.Add(("int", "channels"));
             }
@@ -885,6 +885,14 @@ internal static class IlgpuEmitter
                     case ResultStatement r:
                         w.Line($"lossOut[0] = (float){DoubleOperand(r.Value)};");
                         break;
+                    case SumOverImagesStatement images:
+                        // Per channel, the sum over the images' rows in order, written back to every image's row.
+                        w.Open($"for (int __class = 0; __class < channels; __class++) // {_s.Name(images.Node)} = {MathText.Expr(_s, images.Node)}");
+                        w.Line("double __sum = 0;");
+                        w.Line($"for (int p = __class; p < planes; p += channels) __sum += planeTable[{PlaneIndex(images.Source)}];");
+                        w.Line($"for (int p = __class; p < planes; p += channels) planeTable[{PlaneIndex(images.Destination)}] = __sum;");
+                        w.Close();
+                        break;
                     default:
                         throw new System.InvalidOperationException($"{st.GetType().Name} in the {k.Domain} kernel {k.Name}.");
                 }
@@ -918,6 +926,7 @@ internal static class IlgpuEmitter
                 ShapeQuantity.PlaneSize => "(double)hw",
                 ShapeQuantity.Length => "(double)length",
                 ShapeQuantity.Channels => "(double)channels",
+                ShapeQuantity.ChannelIndex => "(double)(p % channels)",
                 _ => "(double)planes",
             },
             _ => throw new System.InvalidOperationException($"A per-pixel operand ({o.Kind}) in an epilogue."),

@@ -16,7 +16,7 @@ internal static class KernelText
         foreach (var k in p.Kernels)
         {
             var reads = k.Reads.Select(o => Buffer(p, o)).Where(x => x is not null).Select(x => x!)
-                .Concat(k.Body.OfType<SumPlanesStatement>().Select(_ => "plane table")).Distinct().ToList();
+                .Concat(k.Body.Where(s => s is SumPlanesStatement or SumOverImagesStatement).Select(_ => "plane table")).Distinct().ToList();
             var writes = Writes(p, k).Distinct().ToList();
             string role = k.Role switch { KernelRole.Target => "target-only", KernelRole.Backward => "backward", _ => "forward" };
             w.Line($"  {k.Name} ({Domain(k.Domain)}, {role}): reads {List(reads)}; writes {List(writes)}");

@@ -289,6 +289,10 @@ internal static class LossCard
                     return ($"Σ_planes({Whole(0)})", 4);
                 case Op.SumChannels:
                     return ($"Σ_c({Whole(0)})", 4);
+                case Op.ImageSum when _s.Graph[n.Args[0]].Op == Op.Sum:
+                    return ($"Σ_class({Expr(_s.Graph[n.Args[0]].Args[0]).Text})", 4);
+                case Op.ImageSum:
+                    return ($"Σ_n({Whole(0)})", 4);
                 case Op.AvgPool:
                 case Op.MaxPool:
                 case Op.MinPool:

@@ -20,6 +20,8 @@ internal static class MathText
         Op.PlaneSize => "HW",
         Op.BatchSize => "NCHW",
         Op.Seed => "seed",
+        Op.ChannelCount => "C",
+        Op.ChannelIndex => "c",
         _ => null,
     };
 
@@ -74,6 +76,7 @@ internal static class MathText
         Section(w, "forward sweep per pixel", s.ForwardProgram, Left, Expr);
         w.Line("  accumulate: " + string.Join(", ", s.Accumulators.Select(a => $"{names[a]} = {Expr(a)}")));
         Section(w, "batch epilogue", s.BatchForward, Left, Expr);
+        Section(w, "per-class sums over images", s.ImageSumsForward, Left, Expr);
         Section(w, "plane epilogue", s.PlaneProgram, Left, Expr);
         if (s.PlaneSums.Count > 0)
         {
@@ -81,6 +84,7 @@ internal static class MathText
         }
 
         Section(w, "batch adjoints", s.BatchAdjoint, Left, Expr);
+        Section(w, "per-class sums of adjoints over images", s.ImageSumsAdjoint, Left, Expr);
         Section(w, "backward sweep per pixel", s.BackwardProgram, Left, Expr);
         w.Line("  write: " + string.Join(", ", s.Gradients.Select(g => $"d/d{s.Spec.Inputs[g.Input].Name} = {Name(g.Node)}")));
         w.Line("saved for backward: " + string.Join(", ", s.Stencils.Select(x => $"{Name(x.Node)} (buffer)").Concat(s.SavedPlanes.Select(x => $"{Name(x)} (per plane)")).Concat(s.SavedBatch.Select(x => $"{Name(x)} (batch)"))));

@@ -31,16 +31,24 @@ internal static class ReferenceEmitter
             foreach (var t in spec.Terms)
             {
                 string call = Call(spec, t.Reference);
-                if (t.IsBatch)
+                string value = t.IsBatch ? $"__{t.Name}" : $"__{t.Name}[__p]";
+                w.Line(t.IsBatch ? $"    double __{t.Name} = {call}.Value;" : $"    var __{t.Name} = {call}.Values;");
+                if (t.IncludeBackground)
                 {
-                    w.Line($"    double __{t.Name} = {call}.Value;");
-                    w.Line($"    for (int __p = 0; __p < __loss.Length; __p++) __loss[__p] += {CodeWriter.Num(t.Weight)} * __{t.Name};");
+                    w.Line($"    for (int __p = 0; __p < __loss.Length; __p++) __loss[__p] += {CodeWriter.Num(t.Weight)} * {value};");
+                    continue;
                 }
-                else
-                {
-                    w.Line($"    var __{t.Name} = {call}.Values;");
-                    w.Line($"    for (int __p = 0; __p < __loss.Length; __p++) __loss[__p] += {CodeWriter.Num(t.Weight)} * __{t.Name}[__p];");
-                }
+
+                // Without the background channel: nothing on channel 0, and the mean taken over the other channels.
+                string scale = spec.Reduction == ReductionKind.Mean ? " * ((double)__shape.C / (__shape.C - 1))" : string.Empty;
+                w.Line("    if (__shape.C == 1)");
+                w.Line("    {");
+                w.Line($"        for (int __p = 0; __p < __loss.Length; __p++) __loss[__p] += {CodeWriter.Num(t.Weight)} * {value};");
+                w.Line("    }");
+                w.Line("    else");
+                w.Line("    {");
+                w.Line($"        for (int __p = 0; __p < __loss.Length; __p++) if (__p % __shape.C != 0) __loss[__p] += {CodeWriter.Num(t.Weight)} * {value}{scale};");
+                w.Line("    }");
             }
 
             w.Line("    return __loss;");

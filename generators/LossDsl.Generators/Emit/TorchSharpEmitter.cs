@@ -398,6 +398,9 @@ internal static class TorchSharpEmitter
                     case StorePlaneLossStatement p:
                         w.Line($"planeLosses = {PlanesOf(Read(p.Value, k))}.MoveToOuterDisposeScope();");
                         break;
+                    case SumOverImagesStatement s:
+                        w.Line($"var pl{s.Destination} = {TM}.SumOverImages(pl{s.Source});{SlotComment(s.Node)}");
+                        break;
                     case SumPlanesStatement s:
                         w.Line($"var {_s.Name(s.Id)} = pl{s.Slot}.sum();{Comment(s.Id)}");
                         _values[s.Id] = new Value(_s.Name(s.Id), Kind.Batch);
@@ -484,6 +487,11 @@ internal static class TorchSharpEmitter
                 {
                     planeSlots.Add(sum.Slot);
                 }
+
+                if (st is SumOverImagesStatement images)
+                {
+                    planeSlots.Add(images.Source);
+                }
             }
 
             foreach (var k in kernels.Reverse())
@@ -498,6 +506,7 @@ internal static class TorchSharpEmitter
                         LoadStatement l => locals.Contains(l.Id),
                         SeedStatement d => locals.Contains(d.Id),
                         SumPlanesStatement s => locals.Contains(s.Id),
+                        SumOverImagesStatement s => planeSlots.Contains(s.Destination),
                         AccumulateStatement a => planeSlots.Contains(a.Slot),
                         StorePlaneStatement p => planeSlots.Contains(p.Slot),
                         StoreBatchStatement b => batchSlots.Contains(b.Slot),
@@ -536,6 +545,8 @@ internal static class TorchSharpEmitter
             {
                 case OperandKind.Literal:
                     return new Value(CodeWriter.Num(o.Value), Kind.Double);
+                case OperandKind.Shape when o.Index == (int)ShapeQuantity.ChannelIndex:
+                    return new Value($"{TM}.ChannelIndices(shape.N, shape.C, device)", Kind.Plane);
                 case OperandKind.Shape:
                     return new Value((ShapeQuantity)o.Index switch
                     {

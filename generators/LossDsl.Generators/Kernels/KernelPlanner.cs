@@ -161,12 +161,14 @@ internal static class KernelPlanner
         private void BatchEpilogue()
         {
             var batchSums = _s.Accumulators.Where(a => _g[a].Op == Op.BatchSum).ToList();
-            if (batchSums.Count == 0 && _s.BatchForward.Count == 0)
+            if (batchSums.Count == 0 && _s.BatchForward.Count == 0 && _s.ImageSumsForward.Count == 0)
             {
                 return;
             }
 
-            var k = Open("BatchForward", Domain.Once, KernelRole.Forward, "the batch epilogue: the batch sums over planes, then the whole-batch values");
+            var k = Open("BatchForward", Domain.Once, KernelRole.Forward, _s.ImageSumsForward.Count == 0
+                ? "the batch epilogue: the batch sums over planes, then the whole-batch values"
+                : "the batch epilogue: the batch sums over planes, the whole-batch values and the per-class sums over images");
             foreach (int acc in batchSums)
             {
                 int slot = _planeSlots.First(x => x.Node == acc).Index;
@@ -178,6 +180,29 @@ internal static class KernelPlanner
             {
                 Let(k, id);
             }
+
+            foreach (int id in _s.ImageSumsForward)
+            {
+                SumOverImages(k, id);
+            }
+        }
+
+        /// <summary>
+        /// Sum over images <paramref name="id"/> in once-kernel <paramref name="k"/>: from its argument's plane slot (which an
+        /// earlier kernel wrote) into a slot of its own, which later kernels read as a per-plane value.
+        /// </summary>
+        private void SumOverImages(Draft k, int id)
+        {
+            int arg = _g[id].Args[0];
+            if (!_planeSlotOf.ContainsKey(arg) && (!_definedIn.TryGetValue(arg, out var owner) || _kernels.IndexOf(owner) > _kernels.IndexOf(k)))
+            {
+                throw new InvalidOperationException($"The sum over images v{id} reads v{arg} = {_g[arg]} before any kernel computes it.");
+            }
+
+            int source = PlaneHome(arg);
+            int destination = NewPlaneSlot(id, "a sum over images, per channel");
+            _planeSlotOf[id] = destination;
+            k.Body.Add(new SumOverImagesStatement(id, source, destination));
         }
 
         /// <summary>
@@ -188,7 +213,7 @@ internal static class KernelPlanner
         /// </summary>
         private HashSet<int> LatePlaneStatements()
         {
-            var batchAdjoints = new HashSet<int>(_s.BatchAdjoint.Concat(_s.PlaneSums));
+            var batchAdjoints = new HashSet<int>(_s.BatchAdjoint.Concat(_s.PlaneSums).Concat(_s.ImageSumsAdjoint));
             var late = new HashSet<int>();
             foreach (int id in _s.PlaneStatements)
             {
@@ -274,6 +299,11 @@ internal static class KernelPlanner
             foreach (int id in _s.BatchAdjoint)
             {
                 Let(k, id);
+            }
+
+            foreach (int id in _s.ImageSumsAdjoint)
+            {
+                SumOverImages(k, id);
             }
         }
 
@@ -480,6 +510,8 @@ internal static class KernelPlanner
                     return new Operand(OperandKind.Shape, (int)ShapeQuantity.Length, 0, id);
                 case Op.ChannelCount:
                     return new Operand(OperandKind.Shape, (int)ShapeQuantity.Channels, 0, id);
+                case Op.ChannelIndex:
+                    return new Operand(OperandKind.Shape, (int)ShapeQuantity.ChannelIndex, 0, id);
             }
 
             if (n.Rank == Rank.Scalar)

@@ -49,6 +49,9 @@ internal enum ShapeQuantity
 
     /// <summary>C.</summary>
     Channels,
+
+    /// <summary>The current plane's channel, p mod C (plane kernels only).</summary>
+    ChannelIndex,
 }
 
 /// <summary>What an operand reads.</summary>
@@ -87,7 +90,7 @@ internal sealed record Operand(OperandKind Kind, int Index, double Value, int No
     public static Operand Shape(ShapeQuantity q) => new(OperandKind.Shape, (int)q, 0, -1);
 
     /// <summary>True for values that are the same for every element of a pixel kernel's plane (hoisted by the backends).</summary>
-    public bool IsUniform => Kind is OperandKind.PlaneSlot or OperandKind.BatchSlot or OperandKind.Shape;
+    public bool IsUniform => Kind is OperandKind.PlaneSlot or OperandKind.BatchSlot || (Kind == OperandKind.Shape && Index != (int)ShapeQuantity.ChannelIndex);
 }
 
 /// <summary>One statement of a kernel body.</summary>
@@ -119,6 +122,12 @@ internal sealed record StoreBatchStatement(int Slot, Operand Value) : Statement;
 
 /// <summary>Once kernels: <c>Id = Σ_p planeTable[p, Slot]</c>, over planes in order.</summary>
 internal sealed record SumPlanesStatement(int Id, int Slot) : Statement;
+
+/// <summary>
+/// Once kernels: for every channel c, <c>planeTable[n·C + c, Destination] = Σ_n' planeTable[n'·C + c, Source]</c>, the sum
+/// over images in order (<see cref="Op.ImageSum"/>: one value per channel, the same in every image's row).
+/// </summary>
+internal sealed record SumOverImagesStatement(int Node, int Source, int Destination) : Statement;
 
 /// <summary>Plane kernels: <c>Id</c> = the caller's upstream gradient of this plane's loss, or <see cref="Default"/>.</summary>
 internal sealed record SeedStatement(int Id, Operand Default) : Statement;

@@ -23,6 +23,12 @@ internal sealed class GraphBuilder : DagBuilder
 
     public override int Unary(Op op, int x, double value = 0, double value2 = 0)
     {
+        if (op == Op.ImageSum)
+        {
+            // Built by a derivative rule (the adjoint of a per-class batch sum): a reduction, simplified as one.
+            return Reduce(op, x);
+        }
+
         if (IsConst(x, out _))
         {
             return base.Unary(op, x, value, value2);
@@ -114,6 +120,12 @@ internal sealed class GraphBuilder : DagBuilder
     /// <summary>A reduction; a reduction of a constant folds to the constant times the element count.</summary>
     public override int Reduce(Op op, int x)
     {
+        if (op == Op.ImageSum && this[x].Rank is Rank.Scalar or Rank.Batch)
+        {
+            // The same value in every image: N times it, N = NCHW / (HW · C).
+            return Binary(Op.Mul, x, Binary(Op.Div, Leaf(Op.BatchSize), Binary(Op.Mul, Leaf(Op.PlaneSize), Leaf(Op.ChannelCount))));
+        }
+
         if (this[x].Rank == Rank.Scalar)
         {
             return op switch

@@ -45,10 +45,26 @@ internal static class Lowerer
         int loss = g.Const(0);
         foreach (var term in terms)
         {
-            loss = g.Binary(Op.Add, loss, g.Binary(Op.Mul, g.Const(term.Weight), term.Root));
+            int value = term.IncludeBackground ? term.Root : g.Binary(Op.Mul, term.Root, Foreground(g, spec.Reduction));
+            loss = g.Binary(Op.Add, loss, g.Binary(Op.Mul, g.Const(term.Weight), value));
         }
 
         var graph = g.ToGraph();
         return new LoweredLoss(spec with { Terms = terms, Graph = graph, Names = spec.RemapNames(id => map[id], graph) }, graph, loss);
+    }
+
+    /// <summary>
+    /// The factor of a term that skips the background channel: 0 on channel 0; on the others 1, or C/(C − 1) under the
+    /// mean over planes, so that the mean over N·C planes is the term's mean over the N·(C − 1) foreground planes. With one
+    /// channel there is no background to skip and the factor is 1 (MONAI ignores <c>include_background=False</c> then).
+    /// </summary>
+    private static int Foreground(GraphBuilder g, ReductionKind reduction)
+    {
+        int c = g.Leaf(Op.ChannelCount);
+        int isForeground = g.Binary(Op.Greater, g.Leaf(Op.ChannelIndex), g.Const(0));
+        int scaled = reduction == ReductionKind.Mean
+            ? g.Binary(Op.Mul, isForeground, g.Binary(Op.Div, c, g.Binary(Op.Sub, c, g.Const(1))))
+            : isForeground;
+        return g.Ternary(Op.Select, g.Binary(Op.Greater, c, g.Const(1)), scaled, g.Const(1));
     }
 }

@@ -54,6 +54,7 @@ internal class DagBuilder : IGraphAlgebra
     {
         Op.PlaneSize or Op.BatchSize or Op.ChannelCount => Intern(new Node(op, Rank.Scalar, ImmutableEquatableArray<int>.Empty)),
         Op.Seed => Intern(new Node(op, Rank.Plane, ImmutableEquatableArray<int>.Empty)),
+        Op.ChannelIndex => Intern(new Node(op, Rank.Plane, ImmutableEquatableArray<int>.Empty)),
         _ => throw new ArgumentException("Not a leaf: " + op),
     };
 
@@ -72,6 +73,7 @@ internal class DagBuilder : IGraphAlgebra
         switch (op)
         {
             case Op.Sum:
+            case Op.ImageSum:
                 return Rank.Plane;
             case Op.BatchSum:
             case Op.PlaneSum:

@@ -14,6 +14,7 @@ internal enum Op
     PlaneSize,   // H*W (scalar)
     BatchSize,   // N*C*H*W (scalar)
     ChannelCount, // C (scalar)
+    ChannelIndex, // the plane's channel c (Plane, target-only): terms that skip the background channel
     Seed,        // per-plane upstream gradient of the plane loss (Plane)
 
     // unary pointwise
@@ -59,6 +60,7 @@ internal enum Op
     Sum,         // Field -> Plane: sum over the plane's pixels
     BatchSum,    // Field -> Batch: sum over every element
     PlaneSum,    // Plane -> Batch: sum over planes (appears in adjoints only)
+    ImageSum,    // Plane -> Plane: sum over the images of each channel, the same value for every image (per-class batch sums)
     SumChannels, // Field (or Plane, Batch) -> Pixel: sum over the channels of each pixel, broadcast back over them
     LogSumExp,   // Field -> Pixel: log Σ_c exp(x_c) over the channels of each pixel (stable), broadcast back over them
 }
@@ -163,7 +165,14 @@ internal sealed record InputSpec(string Name, InputRole Role) : IEquatable<Input
 /// A term: the declared name, the root node of its value, its weight, whether it is a whole-batch value, and the call
 /// that evaluates it with the reference interpreter.
 /// </summary>
-internal sealed record TermSpec(string Name, int Root, double Weight, bool IsBatch, ReferenceCall Reference);
+internal sealed record TermSpec(string Name, int Root, double Weight, bool IsBatch, ReferenceCall Reference)
+{
+    /// <summary>
+    /// False when the term skips channel 0 (MONAI's <c>include_background=False</c>, nnU-Net's <c>do_bg=False</c>): it adds
+    /// nothing to the background planes, and under <see cref="ReductionKind.Mean"/> its mean is over the other channels.
+    /// </summary>
+    public bool IncludeBackground { get; init; } = true;
+}
 
 /// <summary>Whose method a <see cref="ReferenceCall"/> calls.</summary>
 internal enum CallOwner

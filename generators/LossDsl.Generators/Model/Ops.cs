@@ -117,6 +117,7 @@ internal static class OpTable
         Leaf(Op.PlaneSize, "HW");
         Leaf(Op.BatchSize, "NCHW");
         Leaf(Op.ChannelCount, "C");
+        Leaf(Op.ChannelIndex, "c");
         Leaf(Op.Seed, "seed");
 
         // Arithmetic. The CPU vector type and tensors overload the operators, so one spelling serves.
@@ -385,6 +386,9 @@ internal static class OpTable
         Add(new OpInfo(Op.Sum, OpClass.Reduction, 1) { DslName = "Sum", Derivative = passThrough, Text = "Σ_hw {0}", Precedence = 1 });
         Add(new OpInfo(Op.BatchSum, OpClass.Reduction, 1) { Derivative = passThrough, Text = "Σ_nchw {0}", Precedence = 1 });
         Add(new OpInfo(Op.PlaneSum, OpClass.Reduction, 1) { Derivative = passThrough, Text = "Σ_nc {0}", Precedence = 1 });
+
+        // y[n, c] = Σ_n' x[n', c] for every n: the adjoint of x[n', c] is Σ_n a[n, c], the same sum of the adjoint.
+        Add(new OpInfo(Op.ImageSum, OpClass.Reduction, 1) { Derivative = (g, n, self, a, add) => add(n.Args[0], g.Unary(Op.ImageSum, a)), Text = "Σ_n {0}", Precedence = 1 });
 
         // Over the channels of each pixel, broadcast back over them (PyTorch's dim=1, keepdim=True). The differentiator sums
         // the adjoint a channel-constant value receives from its per-channel users over the channels (SumChannels), so

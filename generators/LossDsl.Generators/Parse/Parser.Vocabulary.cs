@@ -60,6 +60,9 @@ internal sealed partial class Parser
                     : null;
             case "BatchMean": return _g.Binary(Op.Div, _g.Reduce(Op.BatchSum, a[0]), _g.Leaf(Op.BatchSize));
             case "BatchSum": return _g.Reduce(Op.BatchSum, a[0]);
+            case "ClassSum": return ClassSum(a[0]);
+            case "ClassMean": return _g.Binary(Op.Div, ClassSum(a[0]), ClassSize());
+            case "ClassCount": return ClassSize();
             case "SumOverChannels": return _g.Reduce(Op.SumChannels, a[0]);
             case "MeanOverChannels": return _g.Binary(Op.Div, _g.Reduce(Op.SumChannels, a[0]), _g.Leaf(Op.ChannelCount));
             case "LogSumExp": return _g.Reduce(Op.LogSumExp, a[0]);
@@ -72,6 +75,12 @@ internal sealed partial class Parser
                 return null;
         }
     }
+
+    /// <summary>Σ over the images and pixels of each channel (<c>x.sum(dim=(0, 2, 3))</c>): each plane's sum, summed over the images.</summary>
+    private int ClassSum(int x) => _g.Reduce(Op.ImageSum, _g.Reduce(Op.Sum, x));
+
+    /// <summary>N·H·W, the elements of one channel of the batch: NCHW / C.</summary>
+    private int ClassSize() => _g.Binary(Op.Div, _g.Leaf(Op.BatchSize), _g.Leaf(Op.ChannelCount));
 
     /// <summary>The largest stencil window: beyond it the running sums and the padding arithmetic are not what the backends are tested for.</summary>
     internal const int MaxKernel = 4095;

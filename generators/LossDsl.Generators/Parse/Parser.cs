@@ -507,11 +507,16 @@ internal sealed partial class Parser
     {
         var location = method.Locations.FirstOrDefault();
         double weight = 1;
+        bool includeBackground = true;
         foreach (var arg in attr.NamedArguments)
         {
             if (arg.Key == "Weight" && arg.Value.Value is double w)
             {
                 weight = w;
+            }
+            else if (arg.Key == "IncludeBackground" && arg.Value.Value is bool b)
+            {
+                includeBackground = b;
             }
         }
 
@@ -592,7 +597,7 @@ internal sealed partial class Parser
             return;
         }
 
-        terms.Add(new TermSpec(method.Name, root, weight, isBatch, new ReferenceCall(CallOwner.LossClass, Identifier(method.Name), method.Parameters.Select(p => (ReferenceArg)new ReferenceArg.Input(p.Name)).ToEquatable())));
+        terms.Add(new TermSpec(method.Name, root, weight, isBatch, new ReferenceCall(CallOwner.LossClass, Identifier(method.Name), method.Parameters.Select(p => (ReferenceArg)new ReferenceArg.Input(p.Name)).ToEquatable())) { IncludeBackground = includeBackground });
     }
 
     // ---------------------------------------------------------------- method bodies

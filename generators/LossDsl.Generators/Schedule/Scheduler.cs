@@ -68,7 +68,11 @@ internal static class Scheduler
         var batchForward = Enumerable.Range(0, g.Count).Where(id => live[id] && g[id].Rank == Rank.Batch && g[id].Op != Op.BatchSum && !dependsOnSeed[id]).ToList();
         var batchAdjoint = Enumerable.Range(0, g.Count).Where(id => live[id] && g[id].Rank == Rank.Batch && g[id].Op != Op.PlaneSum && dependsOnSeed[id]).ToList();
         var planeSums = Enumerable.Range(0, g.Count).Where(id => live[id] && g[id].Op == Op.PlaneSum).ToList();
-        var planeProgram = Enumerable.Range(0, g.Count).Where(id => live[id] && g[id].Rank == Rank.Plane && g[id].Op != Op.Sum).ToList();
+        var planeProgram = Enumerable.Range(0, g.Count).Where(id => live[id] && g[id].Rank == Rank.Plane && g[id].Op is not (Op.Sum or Op.ImageSum or Op.ChannelIndex)).ToList();
+
+        // Sums over the images of each channel read every plane: forward ones once the forward sweep's sums are in, adjoint
+        // ones once the plane epilogue has written every plane's adjoint.
+        var imageSums = Enumerable.Range(0, g.Count).Where(id => live[id] && g[id].Op == Op.ImageSum).ToList();
 
         var backward = FieldProgram(gradients.Select(o => o.Node));
         var readInBackward = new HashSet<int>(backward.SelectMany(id => IsChannelReduction(g[id].Op) ? ChannelLoop(g, g[id].Args[0]).Reads : g[id].Args).Concat(gradients.Select(o => o.Node)));
@@ -90,7 +94,11 @@ internal static class Scheduler
             batchAdjoint.ToEquatable(),
             backward.ToEquatable(),
             savedPlanes.ToEquatable(),
-            savedBatch.ToEquatable());
+            savedBatch.ToEquatable())
+        {
+            ImageSumsForward = imageSums.Where(id => !dependsOnSeed[id]).ToEquatable(),
+            ImageSumsAdjoint = imageSums.Where(id => dependsOnSeed[id]).ToEquatable(),
+        };
     }
 
     /// <summary>True for the reductions over the channels of a pixel, evaluated by a loop over channels inside a pixel kernel.</summary>
