@@ -18,6 +18,15 @@ public sealed class MultiClassTests(AcceleratorFixture fixture)
         "ce" => "CrossEntropyLoss",
         "ce_smooth" => "CrossEntropySmoothedLoss",
         "softmax_dice" => "SoftmaxDiceLoss",
+        "nnunet_dc_ce" => "NnUNetDiceCELoss",
+        "nnunet_dc_ce_sample" => "NnUNetSampleDiceCELoss",
+        "monai_dice_ce_fg" => "DiceCEForegroundLoss",
+        "monai_dice_ce_batch" => "DiceCEBatchLoss",
+        "smp_dice" => "SmpDiceLoss",
+        "smp_dice_multilabel" => "SmpMultilabelDiceLoss",
+        "smp_jaccard" => "SmpJaccardLoss",
+        "smp_tversky" => "SmpTverskyLoss",
+        "smp_focal" => "SmpFocalLoss",
         _ => "DiceCELoss",
     };
 
@@ -33,7 +42,7 @@ public sealed class MultiClassTests(AcceleratorFixture fixture)
     }
 
     [Fact]
-    public void GoldenFilesArePresent() => Assert.True(Files().Count >= 12, $"golden files missing in {MultiClassGolden.Directory}");
+    public void GoldenFilesArePresent() => Assert.True(Files().Count >= 45, $"golden files missing in {MultiClassGolden.Directory}");
 
     [Theory]
     [MemberData(nameof(Files))]

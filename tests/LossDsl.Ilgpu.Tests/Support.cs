@@ -39,7 +39,7 @@ public delegate float HostCompute(ReadOnlySpan<float> pred, ReadOnlySpan<float> 
 /// <summary>The ready-made losses under test, each with its generated ILGPU runner and its generated CPU backend.</summary>
 public static class Losses
 {
-    public static readonly string[] Names = ["StructureLoss", "PraNetStructureLoss", "StructureLossAttributes", "DiceLoss", "FocalDiceLoss", "TverskyLoss", "CrossEntropyLoss", "CrossEntropySmoothedLoss", "SoftmaxDiceLoss", "DiceCELoss"];
+    public static readonly string[] Names = ["StructureLoss", "PraNetStructureLoss", "StructureLossAttributes", "DiceLoss", "FocalDiceLoss", "TverskyLoss", "CrossEntropyLoss", "CrossEntropySmoothedLoss", "SoftmaxDiceLoss", "DiceCELoss", "NnUNetDiceCELoss", "NnUNetSampleDiceCELoss", "DiceCEForegroundLoss", "DiceCEBatchLoss", "SmpDiceLoss", "SmpMultilabelDiceLoss", "SmpJaccardLoss", "SmpTverskyLoss", "SmpFocalLoss"];
 
     public static (IDisposable Runner, DeviceCompute Device, HostCompute Host) Create(string name, Accelerator accelerator)
     {
@@ -103,6 +103,60 @@ public static class Losses
                 {
                     var r = new DiceCELoss.Ilgpu(accelerator);
                     return (r, r.Compute, DiceCELoss.Cpu.Compute);
+                }
+
+            case "NnUNetDiceCELoss":
+                {
+                    var r = new NnUNetDiceCELoss.Ilgpu(accelerator);
+                    return (r, r.Compute, NnUNetDiceCELoss.Cpu.Compute);
+                }
+
+            case "NnUNetSampleDiceCELoss":
+                {
+                    var r = new NnUNetSampleDiceCELoss.Ilgpu(accelerator);
+                    return (r, r.Compute, NnUNetSampleDiceCELoss.Cpu.Compute);
+                }
+
+            case "DiceCEForegroundLoss":
+                {
+                    var r = new DiceCEForegroundLoss.Ilgpu(accelerator);
+                    return (r, r.Compute, DiceCEForegroundLoss.Cpu.Compute);
+                }
+
+            case "DiceCEBatchLoss":
+                {
+                    var r = new DiceCEBatchLoss.Ilgpu(accelerator);
+                    return (r, r.Compute, DiceCEBatchLoss.Cpu.Compute);
+                }
+
+            case "SmpDiceLoss":
+                {
+                    var r = new SmpDiceLoss.Ilgpu(accelerator);
+                    return (r, r.Compute, SmpDiceLoss.Cpu.Compute);
+                }
+
+            case "SmpMultilabelDiceLoss":
+                {
+                    var r = new SmpMultilabelDiceLoss.Ilgpu(accelerator);
+                    return (r, r.Compute, SmpMultilabelDiceLoss.Cpu.Compute);
+                }
+
+            case "SmpJaccardLoss":
+                {
+                    var r = new SmpJaccardLoss.Ilgpu(accelerator);
+                    return (r, r.Compute, SmpJaccardLoss.Cpu.Compute);
+                }
+
+            case "SmpTverskyLoss":
+                {
+                    var r = new SmpTverskyLoss.Ilgpu(accelerator);
+                    return (r, r.Compute, SmpTverskyLoss.Cpu.Compute);
+                }
+
+            case "SmpFocalLoss":
+                {
+                    var r = new SmpFocalLoss.Ilgpu(accelerator);
+                    return (r, r.Compute, SmpFocalLoss.Cpu.Compute);
                 }
 
             default:

@@ -7,7 +7,7 @@ using System.Text.Json;
 namespace LossDsl.Tests;
 
 /// <summary>
-/// One tests/golden/multiclass/*.json file (made by tests/golden/make_multiclass_golden.py with PyTorch): logits, one-hot
+/// One tests/golden/multiclass/*.json file (made by tests/golden/make_multiclass_golden.py and make_class_golden.py with PyTorch): logits, one-hot
 /// or probability targets, the loss and d loss / d logits in float64. <see cref="Loss"/> and <see cref="Grad"/> are null
 /// where PyTorch's result is NaN (every pixel ignored).
 /// </summary>
@@ -17,7 +17,7 @@ public sealed record MultiClassGolden(string File, string Name, LossShape Shape,
     public static string Directory => Path.Combine(AppContext.BaseDirectory, "golden", "multiclass");
 
     /// <summary>The loss names, as the files' prefixes (before the shape), that the ready-made losses cover.</summary>
-    public static readonly string[] Names = ["ce", "ce_smooth", "softmax_dice", "dice_ce", "logsumexp_mean"];
+    public static readonly string[] Names = ["ce", "ce_smooth", "softmax_dice", "dice_ce", "logsumexp_mean", "nnunet_dc_ce", "nnunet_dc_ce_sample", "monai_dice_ce_fg", "monai_dice_ce_batch", "smp_dice", "smp_dice_multilabel", "smp_jaccard", "smp_tversky", "smp_focal"];
 
     public static IEnumerable<string> Files() =>
         System.IO.Directory.Exists(Directory)
