@@ -182,4 +182,58 @@ public static class IlgpuStencils
 
         dst[i] = m;
     }
+
+    /// <summary>
+    /// The window over slices of a volume (before the per-slice passes), one thread per element, O(k): the sum of the k
+    /// slices around it divided by k, slices outside the volume counting as 0 (<c>avg_pool3d</c>'s
+    /// <c>count_include_pad</c>; the per-slice passes divide by k² more).
+    /// </summary>
+    /// <param name="index">The element.</param>
+    /// <param name="src">Source, contiguous planes of d slices of <paramref name="slice"/> elements.</param>
+    /// <param name="dst">Receives the mean over the window of slices.</param>
+    /// <param name="d">Slices per plane.</param>
+    /// <param name="slice">Elements per slice (H·W).</param>
+    /// <param name="k">Odd kernel size.</param>
+    public static void BoxDepth(Index1D index, ArrayView<float> src, ArrayView<float> dst, int d, int slice, int k)
+    {
+        int rad = k / 2;
+        int i = index;
+        int z = (i / slice) % d;
+        int b = i - (z * slice);
+        int lo = z - rad < 0 ? 0 : z - rad;
+        int hi = z + rad >= d ? d - 1 : z + rad;
+        double s = 0;
+        for (int q = lo; q <= hi; q++)
+        {
+            s += src[b + (q * slice)];
+        }
+
+        dst[i] = (float)(s / k);
+    }
+
+    /// <summary>The extremum over the k slices around each element (slices outside the volume never win), one thread per element, O(k).</summary>
+    /// <param name="index">The element.</param>
+    /// <param name="src">Source, contiguous planes of d slices of <paramref name="slice"/> elements.</param>
+    /// <param name="dst">Receives the extremum over the window of slices.</param>
+    /// <param name="d">Slices per plane.</param>
+    /// <param name="slice">Elements per slice (H·W).</param>
+    /// <param name="k">Odd kernel size.</param>
+    /// <param name="min">1 for the minimum, 0 for the maximum.</param>
+    public static void ExtremumDepth(Index1D index, ArrayView<float> src, ArrayView<float> dst, int d, int slice, int k, int min)
+    {
+        int rad = k / 2;
+        int i = index;
+        int z = (i / slice) % d;
+        int b = i - (z * slice);
+        int lo = z - rad < 0 ? 0 : z - rad;
+        int hi = z + rad >= d ? d - 1 : z + rad;
+        float m = src[b + (lo * slice)];
+        for (int q = lo + 1; q <= hi; q++)
+        {
+            float v = src[b + (q * slice)];
+            m = min != 0 ? (v < m ? v : m) : (v > m ? v : m);
+        }
+
+        dst[i] = m;
+    }
 }

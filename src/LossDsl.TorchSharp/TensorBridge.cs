@@ -86,8 +86,8 @@ public static class TensorBridge
         CheckAlive(pred, predName);
         CheckAlive(target, targetName);
 
-        CheckRank4(pred, predName);
-        CheckRank4(target, targetName);
+        CheckRank(pred, predName);
+        CheckRank(target, targetName);
         CheckFloating(pred, predName);
         CheckFloating(target, targetName);
 
@@ -109,11 +109,11 @@ public static class TensorBridge
 
         long[] ps = pred.shape;
         long[] ts = target.shape;
-        if (ps[0] != ts[0] || ps[1] != ts[1] || ps[2] != ts[2] || ps[3] != ts[3])
+        if (!ps.AsSpan().SequenceEqual(ts))
         {
             throw new ArgumentException(
                 $"{targetName} has shape {ShapeName(ts)} but {predName} has shape {ShapeName(ps)}; " +
-                "both must have the same N×C×H×W shape (upsample or resize the prediction to the target's size first).",
+                $"both must have the same {(ps.Length == 5 ? "N×C×D×H×W" : "N×C×H×W")} shape (upsample or resize the prediction to the target's size first).",
                 targetName);
         }
 
@@ -125,7 +125,7 @@ public static class TensorBridge
                 targetName);
         }
 
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < ps.Length; i++)
         {
             if (ps[i] <= 0 || ps[i] > int.MaxValue)
             {
@@ -134,9 +134,23 @@ public static class TensorBridge
             }
         }
 
-        var shape = new LossShape((int)ps[0], (int)ps[1], (int)ps[2], (int)ps[3]);
+        var shape = ShapeOf(pred);
         shape.Validate(predName);
         return shape;
+    }
+
+    /// <summary>
+    /// The <see cref="LossShape"/> of an N×C×H×W or N×C×D×H×W tensor (unchecked: call after the entry point's validation).
+    /// </summary>
+    /// <param name="t">A rank-4 or rank-5 tensor.</param>
+    /// <returns>Its shape; D is 1 for rank 4.</returns>
+    public static LossShape ShapeOf(Tensor t)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        long[] s = t.shape;
+        return s.Length == 5
+            ? new LossShape((int)s[0], (int)s[1], (int)s[2], (int)s[3], (int)s[4])
+            : new LossShape((int)s[0], (int)s[1], (int)s[2], (int)s[3]);
     }
 
     /// <summary>
@@ -292,13 +306,13 @@ public static class TensorBridge
         }
     }
 
-    private static void CheckRank4(Tensor t, string name)
+    private static void CheckRank(Tensor t, string name)
     {
         long rank = t.Dimensions;
-        if (rank != 4)
+        if (rank != 4 && rank != 5)
         {
             throw new ArgumentException(
-                $"{name} must be a rank-4 N×C×H×W tensor; got rank {rank} with shape {ShapeName(t.shape)}. " +
+                $"{name} must be an N×C×H×W (rank 4) or N×C×D×H×W (rank 5) tensor; got rank {rank} with shape {ShapeName(t.shape)}. " +
                 (rank == 3 ? $"For a single channel add it with {name}.unsqueeze(1)." : string.Empty),
                 name);
         }

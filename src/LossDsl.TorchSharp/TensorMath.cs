@@ -17,6 +17,7 @@ namespace LossDsl.TorchSharp;
 public static class TensorMath
 {
     private static readonly long[] PlaneDims = { 2, 3 };
+    private static readonly long[] VolumeDims = { 2, 3, 4 };
 
     /// <summary>
     /// <c>avg_pool2d(x, k, stride 1, padding k/2)</c> with PyTorch's default <c>count_include_pad = true</c> (divisor k² at
@@ -28,6 +29,19 @@ public static class TensorMath
     public static Tensor AvgPool(Tensor x, int kernel)
     {
         CheckKernel(kernel);
+        if (x.Dimensions == 5)
+        {
+            // avg_pool3d(x, k, 1, k/2) with count_include_pad (divisor k³), separably and with 2-D pools (PyTorch's 3-D pools
+            // refuse a volume smaller than the window, whatever the padding): each slice's k×k box, then the mean over k
+            // slices as a (k, 1) pool of the N×C×D×(H·W) view.
+            long[] s5 = x.shape;
+            using var slices = x.view(s5[0], s5[1] * s5[2], s5[3], s5[4]);
+            using var boxed = AvgPool(slices, kernel);
+            using var depth = boxed.view(s5[0], s5[1], s5[2], s5[3] * s5[4]);
+            using var pooled = F.avg_pool2d(depth, new long[] { kernel, 1 }, new long[] { 1, 1 }, new long[] { kernel / 2, 0 });
+            return pooled.view(s5);
+        }
+
         using var rows = F.avg_pool2d(x, new long[] { 1, kernel }, new long[] { 1, 1 }, new long[] { 0, kernel / 2 });
         return F.avg_pool2d(rows, new long[] { kernel, 1 }, new long[] { 1, 1 }, new long[] { kernel / 2, 0 });
     }
@@ -39,6 +53,17 @@ public static class TensorMath
     public static Tensor MaxPool(Tensor x, int kernel)
     {
         CheckKernel(kernel);
+        if (x.Dimensions == 5)
+        {
+            // max_pool3d(x, k, 1, k/2) with 2-D pools (as AvgPool): each slice's k×k maximum, then over k slices.
+            long[] s5 = x.shape;
+            using var slices = x.view(s5[0], s5[1] * s5[2], s5[3], s5[4]);
+            using var boxed = MaxPool(slices, kernel);
+            using var depth = boxed.view(s5[0], s5[1], s5[2], s5[3] * s5[4]);
+            using var pooled = F.max_pool2d(depth, new long[] { kernel, 1 }, new long[] { 1, 1 }, new long[] { kernel / 2, 0 });
+            return pooled.view(s5);
+        }
+
         using var rows = F.max_pool2d(x, new long[] { 1, kernel }, new long[] { 1, 1 }, new long[] { 0, kernel / 2 });
         return F.max_pool2d(rows, new long[] { kernel, 1 }, new long[] { 1, 1 }, new long[] { kernel / 2, 0 });
     }
@@ -137,7 +162,7 @@ public static class TensorMath
     /// <summary>Σ over H×W of an N×C×H×W tensor, accumulated and returned in float64: an N×C plane tensor.</summary>
     /// <param name="x">The pixel values.</param>
     /// <returns>The per-plane sums, float64, N×C.</returns>
-    public static Tensor SumPlanes(Tensor x) => x.sum(PlaneDims, type: ScalarType.Float64);
+    public static Tensor SumPlanes(Tensor x) => x.sum(x.Dimensions == 5 ? VolumeDims : PlaneDims, type: ScalarType.Float64);
 
     /// <summary>
     /// Σ over the images (dim 0) of an N×C plane tensor, the sum of each channel repeated for every image: a per-class
@@ -187,13 +212,31 @@ public static class TensorMath
         return value.to(dtype);
     }
 
+    /// <summary>
+    /// A plane (N×C) or batch (0-dim) value as a tensor that broadcasts against <paramref name="like"/>'s pixels
+    /// (N×C×1×1, or N×C×1×1×1 for a volume, or 0-dim), in <paramref name="like"/>'s dtype.
+    /// </summary>
+    /// <param name="value">A plane or batch value.</param>
+    /// <param name="like">An N×C×H×W or N×C×D×H×W tensor of the loss's pixels.</param>
+    /// <returns>The broadcastable value.</returns>
+    public static Tensor ToPixels(Tensor value, Tensor like)
+    {
+        if (value.Dimensions == 2 && like.Dimensions == 5)
+        {
+            using var view = value.view(value.shape[0], value.shape[1], 1, 1, 1);
+            return view.to(like.dtype);
+        }
+
+        return ToPixels(value, like.dtype);
+    }
+
     /// <summary>A value of any rank as a dense tensor of <paramref name="like"/>'s shape and dtype (a new tensor).</summary>
     /// <param name="value">A pixel, plane (N×C) or batch (0-dim) value.</param>
     /// <param name="like">The N×C×H×W tensor whose shape, dtype and device the result takes.</param>
     /// <returns>A contiguous copy, broadcast to the pixels.</returns>
     public static Tensor ToField(Tensor value, Tensor like)
     {
-        using var pixels = ToPixels(value, like.dtype);
+        using var pixels = ToPixels(value, like);
         using var expanded = pixels.expand_as(like);
         return expanded.clone();
     }

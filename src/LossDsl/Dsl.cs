@@ -147,29 +147,40 @@ public static class Dsl
         var s = x.Shape;
         var r = new double[s.Length];
         int pad = k / 2;
+
+        // A k×k window per slice of an image, k×k×k across the slices of a volume (the window's depth is 1 when D = 1).
+        int padD = s.D == 1 ? 0 : pad;
+        double count = s.D == 1 ? (double)k * k : (double)k * k * k;
+        int slice = s.H * s.W;
         for (int p = 0; p < s.Planes; p++)
         {
             int o = p * s.PlaneSize;
-            for (int i = 0; i < s.H; i++)
+            for (int l = 0; l < s.D; l++)
             {
-                for (int j = 0; j < s.W; j++)
+                for (int i = 0; i < s.H; i++)
                 {
-                    double acc = seed;
-                    for (int di = -pad; di <= pad; di++)
+                    for (int j = 0; j < s.W; j++)
                     {
-                        for (int dj = -pad; dj <= pad; dj++)
+                        double acc = seed;
+                        for (int dl = -padD; dl <= padD; dl++)
                         {
-                            int y = i + di, z = j + dj;
-                            if (y < 0 || y >= s.H || z < 0 || z >= s.W)
+                            for (int di = -pad; di <= pad; di++)
                             {
-                                continue;
+                                for (int dj = -pad; dj <= pad; dj++)
+                                {
+                                    int q = l + dl, y = i + di, z = j + dj;
+                                    if (q < 0 || q >= s.D || y < 0 || y >= s.H || z < 0 || z >= s.W)
+                                    {
+                                        continue;
+                                    }
+
+                                    acc = add(acc, x.Data[o + (q * slice) + (y * s.W) + z]);
+                                }
                             }
-
-                            acc = add(acc, x.Data[o + (y * s.W) + z]);
                         }
-                    }
 
-                    r[o + (i * s.W) + j] = finish(acc, (double)k * k);
+                        r[o + (l * slice) + (i * s.W) + j] = finish(acc, count);
+                    }
                 }
             }
         }

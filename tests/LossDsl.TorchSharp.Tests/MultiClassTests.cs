@@ -38,6 +38,9 @@ public sealed class MultiClassTests
         "smp_jaccard" => new(SmpJaccardLoss.Cpu.Compute, SmpJaccardLoss.Cpu.Compute, SmpJaccardLoss.Reference.Compute, SmpJaccardLoss.Compute, SmpJaccardLoss.TorchOps.Compute),
         "smp_tversky" => new(SmpTverskyLoss.Cpu.Compute, SmpTverskyLoss.Cpu.Compute, SmpTverskyLoss.Reference.Compute, SmpTverskyLoss.Compute, SmpTverskyLoss.TorchOps.Compute),
         "smp_focal" => new(SmpFocalLoss.Cpu.Compute, SmpFocalLoss.Cpu.Compute, SmpFocalLoss.Reference.Compute, SmpFocalLoss.Compute, SmpFocalLoss.TorchOps.Compute),
+        "volume_structure" => new(StructureLoss.Cpu.Compute, StructureLoss.Cpu.Compute, StructureLoss.Reference.Compute, StructureLoss.Compute, StructureLoss.TorchOps.Compute),
+        "volume_structure7" => new(StructureLoss7.Cpu.Compute, StructureLoss7.Cpu.Compute, StructureLoss7.Reference.Compute, StructureLoss7.Compute, StructureLoss7.TorchOps.Compute),
+        "volume_nnunet_dc_ce" => new(NnUNetDiceCELoss.Cpu.Compute, NnUNetDiceCELoss.Cpu.Compute, NnUNetDiceCELoss.Reference.Compute, NnUNetDiceCELoss.Compute, NnUNetDiceCELoss.TorchOps.Compute),
         "logsumexp_mean" => new(ChannelLogSumExp.Cpu.Compute, ChannelLogSumExp.Cpu.Compute, ChannelLogSumExp.Reference.Compute, ChannelLogSumExp.Compute, ChannelLogSumExp.TorchOps.Compute),
         _ => throw new ArgumentException("no loss for " + name),
     };
@@ -89,7 +92,7 @@ public sealed class MultiClassTests
         var c = MultiClassGolden.Load(file);
         var b = Of(c.Name);
         var f = tensorOps ? b.Ops : b.Kernel;
-        long[] shape = { c.Shape.N, c.Shape.C, c.Shape.H, c.Shape.W };
+        long[] shape = c.Dims;
         using var scope = torch.NewDisposeScope();
         var pred = torch.tensor(c.Pred, shape, dtype).requires_grad_(true);
         var target = torch.tensor(c.Mask, shape, dtype);

@@ -43,3 +43,23 @@ public static partial class ChannelLogSumExp
     [Term]
     private static Batch T(Logits pred, Target target) => BatchMean(LogSumExp(pred) * target);
 }
+
+/// <summary>The structure loss with a 7 window, for volumes whose window fits inside them (a 7×7×7 box on N×C×D×H×W).</summary>
+[Loss]
+public static partial class StructureLoss7
+{
+    private static Field Weight(Target mask) => 1 + (5 * Abs(AvgPool(mask, 7) - mask));
+
+    [Term]
+    private static Plane Bce(Logits pred, Target mask) => WeightedMean(BceWithLogits(pred, mask), Weight(mask));
+
+    [Term]
+    private static Plane IoU(Logits pred, Target mask)
+    {
+        var w = Weight(mask);
+        var p = Sigmoid(pred);
+        var inter = Sum(w * p * mask);
+        var union = Sum(w * (p + mask));
+        return 1 - ((inter + 1) / (union - inter + 1));
+    }
+}

@@ -13,11 +13,16 @@ namespace LossDsl.Tests;
 /// </summary>
 public sealed record MultiClassGolden(string File, string Name, LossShape Shape, double[] Pred, double[] Mask, double? Loss, double[]? Grad)
 {
+    /// <summary>The tensor shape: N, C, H, W, or N, C, D, H, W for a volume (files named volume_*).</summary>
+    public long[] Dims => Name.StartsWith("volume_", StringComparison.Ordinal)
+        ? new long[] { Shape.N, Shape.C, Shape.D, Shape.H, Shape.W }
+        : new long[] { Shape.N, Shape.C, Shape.H, Shape.W };
+
     /// <summary>The folder the test projects copy the files into.</summary>
     public static string Directory => Path.Combine(AppContext.BaseDirectory, "golden", "multiclass");
 
     /// <summary>The loss names, as the files' prefixes (before the shape), that the ready-made losses cover.</summary>
-    public static readonly string[] Names = ["ce", "ce_smooth", "softmax_dice", "dice_ce", "logsumexp_mean", "nnunet_dc_ce", "nnunet_dc_ce_sample", "monai_dice_ce_fg", "monai_dice_ce_batch", "smp_dice", "smp_dice_multilabel", "smp_jaccard", "smp_tversky", "smp_focal"];
+    public static readonly string[] Names = ["ce", "ce_smooth", "softmax_dice", "dice_ce", "logsumexp_mean", "nnunet_dc_ce", "nnunet_dc_ce_sample", "monai_dice_ce_fg", "monai_dice_ce_batch", "smp_dice", "smp_dice_multilabel", "smp_jaccard", "smp_tversky", "smp_focal", "volume_structure", "volume_structure7", "volume_nnunet_dc_ce"];
 
     public static IEnumerable<string> Files() =>
         System.IO.Directory.Exists(Directory)
@@ -34,7 +39,7 @@ public sealed record MultiClassGolden(string File, string Name, LossShape Shape,
         using var doc = JsonDocument.Parse(System.IO.File.ReadAllText(Path.Combine(Directory, file)));
         var root = doc.RootElement;
         int[] d = root.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-        var shape = new LossShape(d[0], d[1], d[2], d[3]);
+        var shape = d.Length == 5 ? new LossShape(d[0], d[1], d[2], d[3], d[4]) : new LossShape(d[0], d[1], d[2], d[3]);
         double[] Read(string name) => root.GetProperty(name).EnumerateArray().Select(e => e.GetDouble()).ToArray();
         var loss = root.GetProperty("loss");
         var grad = root.GetProperty("grad");

@@ -307,8 +307,8 @@ internal static class CpuEmitter
             w.Line("        " + string.Join(" ", Enumerable.Range(0, _inputs.Count).Select(n => $"_in{n} = p{n};").Concat(_logits.Select(n => $"_grad{n} = g{n};"))));
             w.Line("        _shape = shape;");
             w.Line("        int planes = shape.Planes;");
-            w.Line("        _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.H, ChunkPixels / shape.W));");
-            w.Line("        _chunksPerPlane = (shape.H + _rowsPerChunk - 1) / _rowsPerChunk;");
+            w.Line("        _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.Rows, ChunkPixels / shape.W));");
+            w.Line("        _chunksPerPlane = (shape.Rows + _rowsPerChunk - 1) / _rowsPerChunk;");
             w.Line("        int chunks = planes * _chunksPerPlane;");
             w.Line("        Ensure(ref _partials, chunks * MaxAccumulators);");
             w.Line("        Ensure(ref _planes, planes * PlaneSlots);");
@@ -499,7 +499,7 @@ internal static class CpuEmitter
             w.Line("    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]");
             w.Line("    private void TargetPlane(int p)");
             w.Line("    {");
-            w.Line("        int h = _shape.H, w = _shape.W, hw = h * w;");
+            w.Line("        int d = _shape.D, h = _shape.H, w = _shape.W, hw = _shape.PlaneSize;");
             w.Line("        long start = (long)p * hw, end = start + hw;");
             if (fields.Count > 0)
             {
@@ -517,8 +517,8 @@ internal static class CpuEmitter
                         string src = f.Source.Kind == OperandKind.Input ? $"_in{f.Source.Index} + start" : $"f{f.Source.Index} + start";
                         string dst = $"f{f.Destination} + start";
                         w.Line(f.Kind == Op.AvgPool
-                            ? $"            global::LossDsl.Cpu.Stencils.BoxFilter({src}, {dst}, h, w, {CodeWriter.Int(f.Kernel)});"
-                            : $"            global::LossDsl.Cpu.Stencils.ExtremumFilter({src}, {dst}, h, w, {CodeWriter.Int(f.Kernel)}, min: {(f.Kind == Op.MinPool ? "true" : "false")});");
+                            ? $"            global::LossDsl.Cpu.Stencils.BoxFilter({src}, {dst}, d, h, w, {CodeWriter.Int(f.Kernel)});"
+                            : $"            global::LossDsl.Cpu.Stencils.ExtremumFilter({src}, {dst}, d, h, w, {CodeWriter.Int(f.Kernel)}, min: {(f.Kind == Op.MinPool ? "true" : "false")});");
                     }
                 }
                 else
@@ -549,7 +549,7 @@ internal static class CpuEmitter
             w.Line("    {");
             w.Line(k.PerImage ? "        int p = (chunk / _chunksPerPlane) * _shape.C; // channel 0 of the chunk's image" : "        int p = chunk / _chunksPerPlane;");
             w.Line("        int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;");
-            w.Line("        int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);");
+            w.Line("        int r1 = global::System.Math.Min(_shape.Rows, r0 + _rowsPerChunk);");
             w.Line("        long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);");
             w.Line("        long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);");
             var fields = FieldsUsed(k).Distinct().OrderBy(x => x).ToList();

@@ -302,12 +302,14 @@ internal static class IlgpuEmitter
             {
                 w.Line($"private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, global::ILGPU.KernelConfig, {AV}, {AV}, int, int, int> _boxRows;");
                 w.Line($"private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, {Idx}, {AV}, {AV}, int, int, int, int> _boxColumns;");
+                w.Line($"private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, {Idx}, {AV}, {AV}, int, int, int> _boxDepth;");
             }
 
             if (_hasExtremum)
             {
                 w.Line($"private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, {Idx}, {AV}, {AV}, int, int, int> _extremumRows;");
                 w.Line($"private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, {Idx}, {AV}, {AV}, int, int, int, int> _extremumColumns;");
+                w.Line($"private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, {Idx}, {AV}, {AV}, int, int, int, int> _extremumDepth;");
             }
 
             foreach (var k in _kernels)
@@ -343,7 +345,7 @@ internal static class IlgpuEmitter
         {
             const string Flags = "global::System.Reflection.BindingFlags.Static | global::System.Reflection.BindingFlags.NonPublic";
             var entries = new List<string>();
-            foreach (var (used, name, grouped) in new[] { (_hasBox, "BoxRows", true), (_hasBox, "BoxColumns", false), (_hasExtremum, "ExtremumRows", false), (_hasExtremum, "ExtremumColumns", false) })
+            foreach (var (used, name, grouped) in new[] { (_hasBox, "BoxRows", true), (_hasBox, "BoxColumns", false), (_hasBox, "BoxDepth", false), (_hasExtremum, "ExtremumRows", false), (_hasExtremum, "ExtremumColumns", false), (_hasExtremum, "ExtremumDepth", false) })
             {
                 if (used)
                 {
@@ -381,12 +383,14 @@ internal static class IlgpuEmitter
             {
                 w.Line($"_boxRows = global::ILGPU.Runtime.KernelLoaders.LoadKernel<{AV}, {AV}, int, int, int>(accelerator, {Stencils}.BoxRows);");
                 w.Line($"_boxColumns = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedKernel<{Idx}, {AV}, {AV}, int, int, int, int>(accelerator, {Stencils}.BoxColumns);");
+                w.Line($"_boxDepth = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedKernel<{Idx}, {AV}, {AV}, int, int, int>(accelerator, {Stencils}.BoxDepth);");
             }
 
             if (_hasExtremum)
             {
                 w.Line($"_extremumRows = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedKernel<{Idx}, {AV}, {AV}, int, int, int>(accelerator, {Stencils}.ExtremumRows);");
                 w.Line($"_extremumColumns = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedKernel<{Idx}, {AV}, {AV}, int, int, int, int>(accelerator, {Stencils}.ExtremumColumns);");
+                w.Line($"_extremumDepth = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedKernel<{Idx}, {AV}, {AV}, int, int, int, int>(accelerator, {Stencils}.ExtremumDepth);");
             }
 
             foreach (var k in _kernels)
@@ -520,6 +524,11 @@ internal static class IlgpuEmitter
             }
 
             w.Line("int planes = shape.Planes, h = shape.H, w = shape.W, hw = shape.PlaneSize, length = shape.Length" + (_kernels.Any(k => k.Params.Any(p => p.Name == "channels")) ? ", channels = shape.C;" : ";"));
+            if (_hasBox || _hasExtremum)
+            {
+                w.Line("int d = shape.D, slices = planes * d; // a volume's planes are filtered as d slices of h × w each");
+            }
+
             w.Line("var stream = _accelerator.DefaultStream;");
             if (_s.Fields.Count > 0)
             {
@@ -561,15 +570,19 @@ internal static class IlgpuEmitter
                         string src = f.Source.Kind == OperandKind.Input ? In(f.Source.Index) : FieldView(f.Source.Index);
                         string dst = FieldView(f.Destination);
                         string kk = CodeWriter.Int(f.Kernel);
+                        // A volume is filtered across its slices first (into the destination), then slice by slice.
+                        string rows = $"(d > 1 ? {dst} : {src})";
                         if (f.Kind == Op.AvgPool)
                         {
-                            w.Line($"_boxRows(stream, new global::ILGPU.KernelConfig(planes * h * {Stencils}.RowTiles(w, _groupSize), _groupSize), {src}, work, w, {kk}, {Stencils}.RowTiles(w, _groupSize));");
-                            w.Line($"_boxColumns(stream, {Stencils}.ColumnThreads(planes, h, w, {kk}), work, {dst}, h, w, {kk}, {Stencils}.ColumnSegment({kk}));");
+                            w.Line($"if (d > 1) _boxDepth(stream, length, {src}, {dst}, d, h * w, {kk});");
+                            w.Line($"_boxRows(stream, new global::ILGPU.KernelConfig(slices * h * {Stencils}.RowTiles(w, _groupSize), _groupSize), {rows}, work, w, {kk}, {Stencils}.RowTiles(w, _groupSize));");
+                            w.Line($"_boxColumns(stream, {Stencils}.ColumnThreads(slices, h, w, {kk}), work, {dst}, h, w, {kk}, {Stencils}.ColumnSegment({kk}));");
                         }
                         else
                         {
                             string min = f.Kind == Op.MinPool ? "1" : "0";
-                            w.Line($"_extremumRows(stream, length, {src}, work, w, {kk}, {min});");
+                            w.Line($"if (d > 1) _extremumDepth(stream, length, {src}, {dst}, d, h * w, {kk}, {min});");
+                            w.Line($"_extremumRows(stream, length, {rows}, work, w, {kk}, {min});");
                             w.Line($"_extremumColumns(stream, length, work, {dst}, h, w, {kk}, {min});");
                         }
                     }

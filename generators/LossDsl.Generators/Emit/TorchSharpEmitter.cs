@@ -288,7 +288,7 @@ internal static class TorchSharpEmitter
         }
 
         private void ShapeLocal() =>
-            _w.Line($"var shape = new global::LossDsl.LossShape((int){First}.shape[0], (int){First}.shape[1], (int){First}.shape[2], (int){First}.shape[3]);");
+            _w.Line($"var shape = global::LossDsl.TorchSharp.TensorBridge.ShapeOf({First});");
 
         private void EmitRun()
         {
@@ -578,7 +578,7 @@ internal static class TorchSharpEmitter
             string name = "u" + tensor;
             if (!_broadcast.Contains(name))
             {
-                _w.Line($"var {name} = {TM}.ToPixels({tensor}, dtype);{(o.Node >= 0 ? $" // {MathText.Name(_s, o.Node)} broadcast to pixels" : string.Empty)}");
+                _w.Line($"var {name} = {TM}.ToPixels({tensor}, {First});{(o.Node >= 0 ? $" // {MathText.Name(_s, o.Node)} broadcast to pixels" : string.Empty)}");
                 _broadcast.Add(name);
             }
 
@@ -713,7 +713,7 @@ internal static class TorchSharpEmitter
             }
 
             w.Line($"var call = (TorchCall)vars[{CodeWriter.Int(_inputs.Count)}];");
-            w.Line($"var shape = new global::LossDsl.LossShape((int){First}.shape[0], (int){First}.shape[1], (int){First}.shape[2], (int){First}.shape[3]);");
+            w.Line($"var shape = global::LossDsl.TorchSharp.TensorBridge.ShapeOf({First});");
             w.Line("var wantGrad = new bool[] { " + string.Join(", ", _inputs.Select((inp, i) => inp.Role == InputRole.Logits ? $"call.GradEnabled && {In(i)}.requires_grad" : "false")) + " };");
             w.Line("ctx.save_data(\"call\", call);");
             w.Line("ctx.save_data(\"wantGrad\", wantGrad);");
@@ -822,7 +822,7 @@ internal static class TorchSharpEmitter
                 foreach (var t in new[] { "float", "double" })
                 {
                     w.Open(t == "float" ? $"else if ({First}.dtype == global::TorchSharp.torch.ScalarType.Float32)" : "else");
-                    w.Line($"var shape = new global::LossDsl.LossShape((int){First}.shape[0], (int){First}.shape[1], (int){First}.shape[2], (int){First}.shape[3]);");
+                    w.Line($"var shape = global::LossDsl.TorchSharp.TensorBridge.ShapeOf({First});");
                     foreach (int i in _logits)
                     {
                         w.Line($"var g{i} = wantGrad[{CodeWriter.Int(i)}] ? global::TorchSharp.torch.empty_like({In(i)}) : null;");

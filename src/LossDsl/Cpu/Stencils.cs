@@ -110,6 +110,150 @@ public static unsafe class Stencils
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ExtremumFilter(double* src, double* dst, int h, int w, int k, double* tmp, bool min) => Extremum(src, dst, h, w, k, min);
 
+    /// <summary>
+    /// <c>F.avg_pool3d(x, k, 1, k/2)</c> with <c>count_include_pad=True</c> over one plane of D slices of H×W (divisor k³),
+    /// separably: the k×k filter of each slice, then a running mean over k slices; for D = 1 exactly
+    /// <see cref="BoxFilter(float*, float*, int, int, int)"/> (an image's window has no depth).
+    /// </summary>
+    /// <param name="src">The plane (D·H·W values, slice-major).</param>
+    /// <param name="dst">The output plane; may not overlap <paramref name="src"/>.</param>
+    /// <param name="d">Slices.</param>
+    /// <param name="h">Rows.</param>
+    /// <param name="w">Columns.</param>
+    /// <param name="k">Odd window size.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BoxFilter(float* src, float* dst, int d, int h, int w, int k) => Volume(src, dst, d, h, w, k, box: true, min: false);
+
+    /// <inheritdoc cref="BoxFilter(float*, float*, int, int, int, int)"/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BoxFilter(double* src, double* dst, int d, int h, int w, int k) => Volume(src, dst, d, h, w, k, box: true, min: false);
+
+    /// <summary>
+    /// <c>F.max_pool3d(x, k, 1, k/2)</c> (or its minimum counterpart) over one plane of D slices: the k×k extremum of each
+    /// slice, then the extremum over k slices (padding never wins; NaN propagates); for D = 1 exactly
+    /// <see cref="ExtremumFilter(float*, float*, int, int, int, bool)"/>.
+    /// </summary>
+    /// <param name="src">The plane (D·H·W values, slice-major).</param>
+    /// <param name="dst">The output plane; may not overlap <paramref name="src"/>.</param>
+    /// <param name="d">Slices.</param>
+    /// <param name="h">Rows.</param>
+    /// <param name="w">Columns.</param>
+    /// <param name="k">Odd window size.</param>
+    /// <param name="min">True for the window minimum.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ExtremumFilter(float* src, float* dst, int d, int h, int w, int k, bool min) => Volume(src, dst, d, h, w, k, box: false, min);
+
+    /// <inheritdoc cref="ExtremumFilter(float*, float*, int, int, int, int, bool)"/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ExtremumFilter(double* src, double* dst, int d, int h, int w, int k, bool min) => Volume(src, dst, d, h, w, k, box: false, min);
+
+    // ------------------------------------------------------------------ volumes
+
+    /// <summary>Each slice filtered in 2-D into <paramref name="dst"/>, then the window over slices applied in place.</summary>
+    private static void Volume<T>(T* src, T* dst, int d, int h, int w, int k, bool box, bool min)
+        where T : unmanaged, INumber<T>
+    {
+        if (d <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(d), d, "The depth must be positive.");
+        }
+
+        long slice = (long)h * w;
+        for (int z = 0; z < d; z++)
+        {
+            if (box)
+            {
+                Box(src + (z * slice), dst + (z * slice), h, w, k);
+            }
+            else
+            {
+                Extremum(src + (z * slice), dst + (z * slice), h, w, k, min);
+            }
+        }
+
+        if (d > 1)
+        {
+            AcrossSlices(dst, d, slice, k, box, min);
+        }
+    }
+
+    /// <summary>
+    /// The window over k slices at every position of a slice, in place: a running sum divided by k (zeros outside the
+    /// volume) or the extremum of the slices inside the volume. Columns are taken in blocks of consecutive positions, copied
+    /// to a double buffer (D per position), so the writes do not disturb the values still to be read.
+    /// </summary>
+    private static void AcrossSlices<T>(T* data, int d, long slice, int k, bool box, bool min)
+        where T : unmanaged, INumber<T>
+    {
+        const int Block = 64;
+        int pad = k / 2;
+        double* column = (double*)Scratch((long)d * Block * sizeof(double));
+        for (long i0 = 0; i0 < slice; i0 += Block)
+        {
+            int b = (int)Math.Min(Block, slice - i0);
+            for (int z = 0; z < d; z++)
+            {
+                T* row = data + (z * slice) + i0;
+                for (int j = 0; j < b; j++)
+                {
+                    column[(z * Block) + j] = double.CreateTruncating(row[j]);
+                }
+            }
+
+            for (int j = 0; j < b; j++)
+            {
+                double running = 0;
+                if (box)
+                {
+                    for (int z = 0; z < pad && z < d; z++)
+                    {
+                        running += column[(z * Block) + j];
+                    }
+                }
+
+                for (int z = 0; z < d; z++)
+                {
+                    double value;
+                    if (box)
+                    {
+                        if (z + pad < d)
+                        {
+                            running += column[((z + pad) * Block) + j];
+                        }
+
+                        if (z - pad - 1 >= 0)
+                        {
+                            running -= column[((z - pad - 1) * Block) + j];
+                        }
+
+                        value = running / k;
+                    }
+                    else
+                    {
+                        value = double.NaN;
+                        bool first = true;
+                        for (int q = Math.Max(0, z - pad); q <= Math.Min(d - 1, z + pad); q++)
+                        {
+                            double v = column[(q * Block) + j];
+                            if (first || double.IsNaN(v) || (!double.IsNaN(value) && (min ? v < value : v > value)))
+                            {
+                                value = v;
+                                first = false;
+                            }
+
+                            if (double.IsNaN(value))
+                            {
+                                break;
+                            }
+                        }
+                    }
+
+                    data[(z * slice) + i0 + j] = T.CreateTruncating(value);
+                }
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ box filter
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -98,7 +98,7 @@ static partial class PraNetStructureLoss
             using var scope = global::TorchSharp.torch.NewDisposeScope();
             var dtype = in0.dtype;
             var device = in0.device;
-            var shape = new global::LossDsl.LossShape((int)in0.shape[0], (int)in0.shape[1], (int)in0.shape[2], (int)in0.shape[3]);
+            var shape = global::LossDsl.TorchSharp.TensorBridge.ShapeOf(in0);
             var f0 = stencils[0]; // avg_pool31(mask)
             var grads = new global::TorchSharp.torch.Tensor?[2];
 
@@ -149,9 +149,9 @@ static partial class PraNetStructureLoss
             if (wantGrad[0])
             {
                 // Backward: the backward sweep: recomputes the per-pixel values it needs and writes the gradient
-                var upl5 = global::LossDsl.TorchSharp.TensorMath.ToPixels(pl5, dtype); // v30 broadcast to pixels
+                var upl5 = global::LossDsl.TorchSharp.TensorMath.ToPixels(pl5, in0); // v30 broadcast to pixels
                 var v33 = weight_ * upl5; // weight_ * v30
-                var upl6 = global::LossDsl.TorchSharp.TensorMath.ToPixels(pl6, dtype); // v32 broadcast to pixels
+                var upl6 = global::LossDsl.TorchSharp.TensorMath.ToPixels(pl6, in0); // v32 broadcast to pixels
                 var v34 = in1 * upl6; // mask * v32
                 var v35 = weight_ * v34; // weight_ * v34
                 var v36 = v33 + v35; // v33 + v35
@@ -159,7 +159,7 @@ static partial class PraNetStructureLoss
                 var v38 = p_ * v37; // p_ * v37
                 var v39 = v36 * v38; // v36 * v38
                 var v41 = p_ - in1; // p_ - mask
-                var ubt1 = global::LossDsl.TorchSharp.TensorMath.ToPixels(bt1, dtype); // v40 broadcast to pixels
+                var ubt1 = global::LossDsl.TorchSharp.TensorMath.ToPixels(bt1, in0); // v40 broadcast to pixels
                 var v42 = ubt1 * v41; // v40 * v41
                 var v43 = v39 + v42; // v39 + v42
                 grads[0] = v43.MoveToOuterDisposeScope(); // d/d pred
@@ -236,7 +236,7 @@ static partial class PraNetStructureLoss
             var in0 = (global::TorchSharp.torch.Tensor)vars[0];
             var in1 = (global::TorchSharp.torch.Tensor)vars[1];
             var call = (TorchCall)vars[2];
-            var shape = new global::LossDsl.LossShape((int)in0.shape[0], (int)in0.shape[1], (int)in0.shape[2], (int)in0.shape[3]);
+            var shape = global::LossDsl.TorchSharp.TensorBridge.ShapeOf(in0);
             var wantGrad = new bool[] { call.GradEnabled && in0.requires_grad, false };
             ctx.save_data("call", call);
             ctx.save_data("wantGrad", wantGrad);

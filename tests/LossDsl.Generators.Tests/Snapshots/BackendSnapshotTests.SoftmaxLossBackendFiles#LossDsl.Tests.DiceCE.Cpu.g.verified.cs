@@ -248,8 +248,8 @@ static partial class DiceCE
                 _in0 = p0; _in1 = p1; _grad0 = g0;
                 _shape = shape;
                 int planes = shape.Planes;
-                _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.H, ChunkPixels / shape.W));
-                _chunksPerPlane = (shape.H + _rowsPerChunk - 1) / _rowsPerChunk;
+                _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.Rows, ChunkPixels / shape.W));
+                _chunksPerPlane = (shape.Rows + _rowsPerChunk - 1) / _rowsPerChunk;
                 int chunks = planes * _chunksPerPlane;
                 Ensure(ref _partials, chunks * MaxAccumulators);
                 Ensure(ref _planes, planes * PlaneSlots);
@@ -357,7 +357,7 @@ static partial class DiceCE
             {
                 int p = (chunk / _chunksPerPlane) * _shape.C; // channel 0 of the chunk's image
                 int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;
-                int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
+                int r1 = global::System.Math.Min(_shape.Rows, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 fixed (float* f0 = _field0)
@@ -438,7 +438,7 @@ static partial class DiceCE
             {
                 int p = chunk / _chunksPerPlane;
                 int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;
-                int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
+                int r1 = global::System.Math.Min(_shape.Rows, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 fixed (float* f0 = _field0)
@@ -516,7 +516,7 @@ static partial class DiceCE
             {
                 int p = (chunk / _chunksPerPlane) * _shape.C; // channel 0 of the chunk's image
                 int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;
-                int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
+                int r1 = global::System.Math.Min(_shape.Rows, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 fixed (float* f0 = _field0)
@@ -604,7 +604,7 @@ static partial class DiceCE
             {
                 int p = chunk / _chunksPerPlane;
                 int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;
-                int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
+                int r1 = global::System.Math.Min(_shape.Rows, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 fixed (float* f0 = _field0)
@@ -744,8 +744,8 @@ static partial class DiceCE
                 _in0 = p0; _in1 = p1; _grad0 = g0;
                 _shape = shape;
                 int planes = shape.Planes;
-                _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.H, ChunkPixels / shape.W));
-                _chunksPerPlane = (shape.H + _rowsPerChunk - 1) / _rowsPerChunk;
+                _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.Rows, ChunkPixels / shape.W));
+                _chunksPerPlane = (shape.Rows + _rowsPerChunk - 1) / _rowsPerChunk;
                 int chunks = planes * _chunksPerPlane;
                 Ensure(ref _partials, chunks * MaxAccumulators);
                 Ensure(ref _planes, planes * PlaneSlots);
@@ -853,7 +853,7 @@ static partial class DiceCE
             {
                 int p = (chunk / _chunksPerPlane) * _shape.C; // channel 0 of the chunk's image
                 int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;
-                int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
+                int r1 = global::System.Math.Min(_shape.Rows, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 fixed (double* f0 = _field0)
@@ -934,7 +934,7 @@ static partial class DiceCE
             {
                 int p = chunk / _chunksPerPlane;
                 int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;
-                int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
+                int r1 = global::System.Math.Min(_shape.Rows, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 fixed (double* f0 = _field0)
@@ -1012,7 +1012,7 @@ static partial class DiceCE
             {
                 int p = (chunk / _chunksPerPlane) * _shape.C; // channel 0 of the chunk's image
                 int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;
-                int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
+                int r1 = global::System.Math.Min(_shape.Rows, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 fixed (double* f0 = _field0)
@@ -1100,7 +1100,7 @@ static partial class DiceCE
             {
                 int p = chunk / _chunksPerPlane;
                 int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;
-                int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
+                int r1 = global::System.Math.Min(_shape.Rows, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 fixed (double* f0 = _field0)

@@ -90,7 +90,7 @@ static partial class DiceCE
             using var scope = global::TorchSharp.torch.NewDisposeScope();
             var dtype = in0.dtype;
             var device = in0.device;
-            var shape = new global::LossDsl.LossShape((int)in0.shape[0], (int)in0.shape[1], (int)in0.shape[2], (int)in0.shape[3]);
+            var shape = global::LossDsl.TorchSharp.TensorBridge.ShapeOf(in0);
             var grads = new global::TorchSharp.torch.Tensor?[2];
 
             // Channels2: the reduction over channels v2, once per pixel of each image (one loop over the channels)
@@ -145,11 +145,11 @@ static partial class DiceCE
                 // Channels38: the reduction over channels v38, once per pixel of each image (one loop over the channels)
                 var v3_c = in0 - f0;
                 var p__c = v3_c.exp();
-                var ubt2 = global::LossDsl.TorchSharp.TensorMath.ToPixels(bt2, dtype); // v26 broadcast to pixels
+                var ubt2 = global::LossDsl.TorchSharp.TensorMath.ToPixels(bt2, in0); // v26 broadcast to pixels
                 var v27_c = in1 * ubt2;
-                var upl7 = global::LossDsl.TorchSharp.TensorMath.ToPixels(pl7, dtype); // v32 broadcast to pixels
+                var upl7 = global::LossDsl.TorchSharp.TensorMath.ToPixels(pl7, in0); // v32 broadcast to pixels
                 var v33_c = in1 * upl7;
-                var upl8 = global::LossDsl.TorchSharp.TensorMath.ToPixels(pl8, dtype); // v30 broadcast to pixels
+                var upl8 = global::LossDsl.TorchSharp.TensorMath.ToPixels(pl8, in0); // v30 broadcast to pixels
                 var v34_c = upl8 + v33_c;
                 var v35_c = p__c * v34_c;
                 var v37_c = v27_c - v35_c;
@@ -238,7 +238,7 @@ static partial class DiceCE
             var in0 = (global::TorchSharp.torch.Tensor)vars[0];
             var in1 = (global::TorchSharp.torch.Tensor)vars[1];
             var call = (TorchCall)vars[2];
-            var shape = new global::LossDsl.LossShape((int)in0.shape[0], (int)in0.shape[1], (int)in0.shape[2], (int)in0.shape[3]);
+            var shape = global::LossDsl.TorchSharp.TensorBridge.ShapeOf(in0);
             var wantGrad = new bool[] { call.GradEnabled && in0.requires_grad, false };
             ctx.save_data("call", call);
             ctx.save_data("wantGrad", wantGrad);

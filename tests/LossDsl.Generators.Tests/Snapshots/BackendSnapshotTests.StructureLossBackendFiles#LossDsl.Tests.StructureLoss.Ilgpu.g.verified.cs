@@ -127,6 +127,7 @@ static partial class StructureLoss
         private readonly int _groupSize;
         private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int, int, int> _boxRows;
         private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int, int, int, int> _boxColumns;
+        private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int, int, int> _boxDepth;
         private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<double>, int, int, int, int> _forward;
         private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, global::ILGPU.Index1D, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<float>, int, global::ILGPU.ArrayView<float>, int> _plane;
         private readonly global::System.Action<global::ILGPU.Runtime.AcceleratorStream, global::ILGPU.Index1D, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<float>, int> _finish;
@@ -149,6 +150,7 @@ static partial class StructureLoss
             {
                 (typeof(global::LossDsl.Ilgpu.IlgpuStencils).GetMethod("BoxRows")!, true),
                 (typeof(global::LossDsl.Ilgpu.IlgpuStencils).GetMethod("BoxColumns")!, false),
+                (typeof(global::LossDsl.Ilgpu.IlgpuStencils).GetMethod("BoxDepth")!, false),
                 (typeof(Ilgpu).GetMethod("Forward", global::System.Reflection.BindingFlags.Static | global::System.Reflection.BindingFlags.NonPublic)!, true),
                 (typeof(Ilgpu).GetMethod("Plane", global::System.Reflection.BindingFlags.Static | global::System.Reflection.BindingFlags.NonPublic)!, false),
                 (typeof(Ilgpu).GetMethod("Finish", global::System.Reflection.BindingFlags.Static | global::System.Reflection.BindingFlags.NonPublic)!, false),
@@ -167,6 +169,7 @@ static partial class StructureLoss
             _groupSize = global::LossDsl.Ilgpu.IlgpuBridge.GroupSize(accelerator);
             _boxRows = global::ILGPU.Runtime.KernelLoaders.LoadKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int, int, int>(accelerator, global::LossDsl.Ilgpu.IlgpuStencils.BoxRows);
             _boxColumns = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int, int, int, int>(accelerator, global::LossDsl.Ilgpu.IlgpuStencils.BoxColumns);
+            _boxDepth = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int, int, int>(accelerator, global::LossDsl.Ilgpu.IlgpuStencils.BoxDepth);
             _forward = global::ILGPU.Runtime.KernelLoaders.LoadKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<double>, int, int, int, int>(accelerator, Forward);
             _plane = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<float>, int, global::ILGPU.ArrayView<float>, int>(accelerator, Plane);
             _finish = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<double>, global::ILGPU.ArrayView<float>, int>(accelerator, Finish);
@@ -249,6 +252,7 @@ static partial class StructureLoss
             global::LossDsl.Ilgpu.IlgpuBridge.CheckView(_accelerator, in1, shape.Length, "mask");
             bool has0 = global::LossDsl.Ilgpu.IlgpuBridge.CheckView(_accelerator, grad0, shape.Length, "predGrad", allowEmpty: true);
             int planes = shape.Planes, h = shape.H, w = shape.W, hw = shape.PlaneSize, length = shape.Length;
+            int d = shape.D, slices = planes * d; // a volume's planes are filtered as d slices of h × w each
             var stream = _accelerator.DefaultStream;
             var fields = global::LossDsl.Ilgpu.IlgpuBridge.Ensure(_accelerator, ref _fieldBuffer, 1L * length);
             var work = global::LossDsl.Ilgpu.IlgpuBridge.Ensure(_accelerator, ref _workBuffer, length);
@@ -260,8 +264,9 @@ static partial class StructureLoss
             if (planeLosses.Length == 0) planeLosses = global::LossDsl.Ilgpu.IlgpuBridge.Ensure(_accelerator, ref _planeLossBuffer, planes);
 
             // Stencil5: the target-only stencil v5, separable per plane
-            _boxRows(stream, new global::ILGPU.KernelConfig(planes * h * global::LossDsl.Ilgpu.IlgpuStencils.RowTiles(w, _groupSize), _groupSize), in1, work, w, 31, global::LossDsl.Ilgpu.IlgpuStencils.RowTiles(w, _groupSize));
-            _boxColumns(stream, global::LossDsl.Ilgpu.IlgpuStencils.ColumnThreads(planes, h, w, 31), work, fields.SubView(0L * length, length), h, w, 31, global::LossDsl.Ilgpu.IlgpuStencils.ColumnSegment(31));
+            if (d > 1) _boxDepth(stream, length, in1, fields.SubView(0L * length, length), d, h * w, 31);
+            _boxRows(stream, new global::ILGPU.KernelConfig(slices * h * global::LossDsl.Ilgpu.IlgpuStencils.RowTiles(w, _groupSize), _groupSize), (d > 1 ? fields.SubView(0L * length, length) : in1), work, w, 31, global::LossDsl.Ilgpu.IlgpuStencils.RowTiles(w, _groupSize));
+            _boxColumns(stream, global::LossDsl.Ilgpu.IlgpuStencils.ColumnThreads(slices, h, w, 31), work, fields.SubView(0L * length, length), h, w, 31, global::LossDsl.Ilgpu.IlgpuStencils.ColumnSegment(31));
 
             // Forward: the forward sweep: every per-pixel value once, every reduction accumulated in one pass
             global::ILGPU.Runtime.ArrayViewExtensions.MemSetToZero(planeTable.SubView(1L * planes, 4L * planes), stream);

@@ -220,8 +220,8 @@ static partial class DiceLoss
                 _in0 = p0; _in1 = p1; _grad0 = g0;
                 _shape = shape;
                 int planes = shape.Planes;
-                _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.H, ChunkPixels / shape.W));
-                _chunksPerPlane = (shape.H + _rowsPerChunk - 1) / _rowsPerChunk;
+                _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.Rows, ChunkPixels / shape.W));
+                _chunksPerPlane = (shape.Rows + _rowsPerChunk - 1) / _rowsPerChunk;
                 int chunks = planes * _chunksPerPlane;
                 Ensure(ref _partials, chunks * MaxAccumulators);
                 Ensure(ref _planes, planes * PlaneSlots);
@@ -296,7 +296,7 @@ static partial class DiceLoss
             {
                 int p = chunk / _chunksPerPlane;
                 int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;
-                int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
+                int r1 = global::System.Math.Min(_shape.Rows, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 {
@@ -351,7 +351,7 @@ static partial class DiceLoss
             {
                 int p = chunk / _chunksPerPlane;
                 int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;
-                int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
+                int r1 = global::System.Math.Min(_shape.Rows, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 {
@@ -465,8 +465,8 @@ static partial class DiceLoss
                 _in0 = p0; _in1 = p1; _grad0 = g0;
                 _shape = shape;
                 int planes = shape.Planes;
-                _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.H, ChunkPixels / shape.W));
-                _chunksPerPlane = (shape.H + _rowsPerChunk - 1) / _rowsPerChunk;
+                _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.Rows, ChunkPixels / shape.W));
+                _chunksPerPlane = (shape.Rows + _rowsPerChunk - 1) / _rowsPerChunk;
                 int chunks = planes * _chunksPerPlane;
                 Ensure(ref _partials, chunks * MaxAccumulators);
                 Ensure(ref _planes, planes * PlaneSlots);
@@ -541,7 +541,7 @@ static partial class DiceLoss
             {
                 int p = chunk / _chunksPerPlane;
                 int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;
-                int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
+                int r1 = global::System.Math.Min(_shape.Rows, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 {
@@ -596,7 +596,7 @@ static partial class DiceLoss
             {
                 int p = chunk / _chunksPerPlane;
                 int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;
-                int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
+                int r1 = global::System.Math.Min(_shape.Rows, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 {

@@ -248,8 +248,8 @@ static partial class FocalLoss
                 _in0 = p0; _in1 = p1; _grad0 = g0;
                 _shape = shape;
                 int planes = shape.Planes;
-                _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.H, ChunkPixels / shape.W));
-                _chunksPerPlane = (shape.H + _rowsPerChunk - 1) / _rowsPerChunk;
+                _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.Rows, ChunkPixels / shape.W));
+                _chunksPerPlane = (shape.Rows + _rowsPerChunk - 1) / _rowsPerChunk;
                 int chunks = planes * _chunksPerPlane;
                 Ensure(ref _partials, chunks * MaxAccumulators);
                 Ensure(ref _planes, planes * PlaneSlots);
@@ -303,7 +303,7 @@ static partial class FocalLoss
             {
                 int p = chunk / _chunksPerPlane;
                 int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;
-                int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
+                int r1 = global::System.Math.Min(_shape.Rows, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 {
@@ -405,7 +405,7 @@ static partial class FocalLoss
             {
                 int p = chunk / _chunksPerPlane;
                 int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;
-                int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
+                int r1 = global::System.Math.Min(_shape.Rows, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 {
@@ -597,8 +597,8 @@ static partial class FocalLoss
                 _in0 = p0; _in1 = p1; _grad0 = g0;
                 _shape = shape;
                 int planes = shape.Planes;
-                _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.H, ChunkPixels / shape.W));
-                _chunksPerPlane = (shape.H + _rowsPerChunk - 1) / _rowsPerChunk;
+                _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.Rows, ChunkPixels / shape.W));
+                _chunksPerPlane = (shape.Rows + _rowsPerChunk - 1) / _rowsPerChunk;
                 int chunks = planes * _chunksPerPlane;
                 Ensure(ref _partials, chunks * MaxAccumulators);
                 Ensure(ref _planes, planes * PlaneSlots);
@@ -652,7 +652,7 @@ static partial class FocalLoss
             {
                 int p = chunk / _chunksPerPlane;
                 int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;
-                int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
+                int r1 = global::System.Math.Min(_shape.Rows, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 {
@@ -754,7 +754,7 @@ static partial class FocalLoss
             {
                 int p = chunk / _chunksPerPlane;
                 int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;
-                int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
+                int r1 = global::System.Math.Min(_shape.Rows, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 {

@@ -260,8 +260,8 @@ static partial class StructureLoss
                 _in0 = p0; _in1 = p1; _grad0 = g0;
                 _shape = shape;
                 int planes = shape.Planes;
-                _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.H, ChunkPixels / shape.W));
-                _chunksPerPlane = (shape.H + _rowsPerChunk - 1) / _rowsPerChunk;
+                _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.Rows, ChunkPixels / shape.W));
+                _chunksPerPlane = (shape.Rows + _rowsPerChunk - 1) / _rowsPerChunk;
                 int chunks = planes * _chunksPerPlane;
                 Ensure(ref _partials, chunks * MaxAccumulators);
                 Ensure(ref _planes, planes * PlaneSlots);
@@ -352,12 +352,12 @@ static partial class StructureLoss
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
             private void TargetPlane(int p)
             {
-                int h = _shape.H, w = _shape.W, hw = h * w;
+                int d = _shape.D, h = _shape.H, w = _shape.W, hw = _shape.PlaneSize;
                 long start = (long)p * hw, end = start + hw;
                 fixed (float* f0 = _field0)
                 {
                     // Stencil5: the target-only stencil v5, separable per plane
-                    global::LossDsl.Cpu.Stencils.BoxFilter(_in1 + start, f0 + start, h, w, 31);
+                    global::LossDsl.Cpu.Stencils.BoxFilter(_in1 + start, f0 + start, d, h, w, 31);
                 }
             }
 
@@ -366,7 +366,7 @@ static partial class StructureLoss
             {
                 int p = chunk / _chunksPerPlane;
                 int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;
-                int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
+                int r1 = global::System.Math.Min(_shape.Rows, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 fixed (float* f0 = _field0)
@@ -478,7 +478,7 @@ static partial class StructureLoss
             {
                 int p = chunk / _chunksPerPlane;
                 int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;
-                int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
+                int r1 = global::System.Math.Min(_shape.Rows, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 fixed (float* f0 = _field0)
@@ -634,8 +634,8 @@ static partial class StructureLoss
                 _in0 = p0; _in1 = p1; _grad0 = g0;
                 _shape = shape;
                 int planes = shape.Planes;
-                _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.H, ChunkPixels / shape.W));
-                _chunksPerPlane = (shape.H + _rowsPerChunk - 1) / _rowsPerChunk;
+                _rowsPerChunk = global::System.Math.Max(1, global::System.Math.Min(shape.Rows, ChunkPixels / shape.W));
+                _chunksPerPlane = (shape.Rows + _rowsPerChunk - 1) / _rowsPerChunk;
                 int chunks = planes * _chunksPerPlane;
                 Ensure(ref _partials, chunks * MaxAccumulators);
                 Ensure(ref _planes, planes * PlaneSlots);
@@ -726,12 +726,12 @@ static partial class StructureLoss
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
             private void TargetPlane(int p)
             {
-                int h = _shape.H, w = _shape.W, hw = h * w;
+                int d = _shape.D, h = _shape.H, w = _shape.W, hw = _shape.PlaneSize;
                 long start = (long)p * hw, end = start + hw;
                 fixed (double* f0 = _field0)
                 {
                     // Stencil5: the target-only stencil v5, separable per plane
-                    global::LossDsl.Cpu.Stencils.BoxFilter(_in1 + start, f0 + start, h, w, 31);
+                    global::LossDsl.Cpu.Stencils.BoxFilter(_in1 + start, f0 + start, d, h, w, 31);
                 }
             }
 
@@ -740,7 +740,7 @@ static partial class StructureLoss
             {
                 int p = chunk / _chunksPerPlane;
                 int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;
-                int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
+                int r1 = global::System.Math.Min(_shape.Rows, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 fixed (double* f0 = _field0)
@@ -852,7 +852,7 @@ static partial class StructureLoss
             {
                 int p = chunk / _chunksPerPlane;
                 int r0 = (chunk % _chunksPerPlane) * _rowsPerChunk;
-                int r1 = global::System.Math.Min(_shape.H, r0 + _rowsPerChunk);
+                int r1 = global::System.Math.Min(_shape.Rows, r0 + _rowsPerChunk);
                 long start = ((long)p * _shape.PlaneSize) + ((long)r0 * _shape.W);
                 long end = ((long)p * _shape.PlaneSize) + ((long)r1 * _shape.W);
                 fixed (double* f0 = _field0)
