@@ -37,9 +37,10 @@ public class TensorBridgeTests
     public void WrongRankNamesTheArgument()
     {
         using var scope = torch.NewDisposeScope();
-        AssertParam("logits", () => TensorBridge.ValidatePair(torch.rand(2, 4, 5), Nchw(), "logits", "target"), "rank-4");
+        AssertParam("logits", () => TensorBridge.ValidatePair(torch.rand(2, 4, 5), Nchw(), "logits", "target"), "(rank 4)");
         AssertParam("target", () => TensorBridge.ValidatePair(Nchw(), torch.rand(4, 5), "logits", "target"), "rank 2");
-        AssertParam("target", () => TensorBridge.ValidatePair(Nchw(), torch.rand(new long[] { 2, 1, 1, 4, 5 }), "logits", "target"));
+        AssertParam("target", () => TensorBridge.ValidatePair(Nchw(), torch.rand(new long[] { 2, 1, 1, 4, 5 }), "logits", "target"), "same N×C×H×W shape");
+        AssertParam("logits", () => TensorBridge.ValidatePair(torch.rand(new long[] { 1, 2, 1, 1, 4, 5 }), Nchw(), "logits", "target"), "rank 6");
     }
 
     [Fact]
