@@ -13,10 +13,8 @@ namespace LossDsl.Tests;
 /// </summary>
 public sealed record MultiClassGolden(string File, string Name, LossShape Shape, double[] Pred, double[] Mask, double? Loss, double[]? Grad)
 {
-    /// <summary>The tensor shape: N, C, H, W, or N, C, D, H, W for a volume (files named volume_*).</summary>
-    public long[] Dims => Name.StartsWith("volume_", StringComparison.Ordinal)
-        ? new long[] { Shape.N, Shape.C, Shape.D, Shape.H, Shape.W }
-        : new long[] { Shape.N, Shape.C, Shape.H, Shape.W };
+    /// <summary>The tensor shape as the file gives it: N, C, H, W, or N, C, D, H, W for a volume.</summary>
+    public long[] Dims { get; init; } = [];
 
     /// <summary>The folder the test projects copy the files into.</summary>
     public static string Directory => Path.Combine(AppContext.BaseDirectory, "golden", "multiclass");
@@ -50,7 +48,10 @@ public sealed record MultiClassGolden(string File, string Name, LossShape Shape,
             Read("pred"),
             Read("mask"),
             loss.ValueKind == JsonValueKind.Null ? null : loss.GetDouble(),
-            grad.ValueKind == JsonValueKind.Null ? null : Read("grad"));
+            grad.ValueKind == JsonValueKind.Null ? null : Read("grad"))
+        {
+            Dims = Array.ConvertAll(d, v => (long)v),
+        };
         if (c.Pred.Length != shape.Length || c.Mask.Length != shape.Length || (c.Grad is { } g && g.Length != shape.Length))
         {
             throw new InvalidDataException($"{file}: array lengths do not match {shape}");

@@ -20,7 +20,9 @@ libraries is imported. Targets are one-hot (multilabel: independent 0/1 per chan
                        channel c's logit against [label == c].
 Run: /usr/bin/python3 tests/golden/make_class_golden.py
 """
-import json, os
+import os
+
+import golden_json
 import torch
 import torch.nn.functional as F
 
@@ -93,14 +95,7 @@ def onehot(y, c):
 
 
 def write(name, x, t, loss_fn):
-    x = x.clone().requires_grad_(True)
-    loss = loss_fn(x, t)
-    loss.backward()
-    doc = {"shape": list(x.shape), "pred": x.detach().flatten().tolist(), "mask": t.flatten().tolist(),
-           "loss": loss.item(), "grad": x.grad.flatten().tolist()}
-    with open(os.path.join(OUT, name + ".json"), "w") as f:
-        json.dump(doc, f)
-    print(f"{name}: loss {loss.item()!r}")
+    golden_json.write(OUT, name, x, t, loss_fn)
 
 
 os.makedirs(OUT, exist_ok=True)

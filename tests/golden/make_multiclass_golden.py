@@ -12,7 +12,9 @@ Formulas (written here from the libraries' documented definitions; each is also 
 An all-ignored ce case has loss and grad null (PyTorch gives NaN).
 Run: /usr/bin/python3 tests/golden/make_multiclass_golden.py
 """
-import json, os
+import os
+
+import golden_json
 import torch
 import torch.nn.functional as F
 
@@ -64,16 +66,7 @@ def onehot(y, c):
 
 
 def write(name, x, t, loss_fn):
-    x = x.clone().requires_grad_(True)
-    loss = loss_fn(x, t)
-    loss.backward()
-    value = loss.item()
-    nan = value != value
-    doc = {"shape": list(x.shape), "pred": x.detach().flatten().tolist(), "mask": t.flatten().tolist(),
-           "loss": None if nan else value, "grad": None if nan else x.grad.flatten().tolist()}
-    with open(os.path.join(OUT, name + ".json"), "w") as f:
-        json.dump(doc, f)
-    print(f"{name}: loss {value!r}")
+    golden_json.write(OUT, name, x, t, loss_fn)
 
 
 os.makedirs(OUT, exist_ok=True)

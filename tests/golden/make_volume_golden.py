@@ -9,7 +9,9 @@ python3-torch 1.13), float64. Same file format as make_multiclass_golden.py, wit
                         sums over (n, d, h, w) per class, -mean over the foreground classes, plus the mean CE.
 Run: /usr/bin/python3 tests/golden/make_volume_golden.py
 """
-import json, os
+import os
+
+import golden_json
 import torch
 import torch.nn.functional as F
 
@@ -39,15 +41,8 @@ def nnunet(x, t):
     return -dc.mean() + (-t * F.log_softmax(x, 1)).sum() / t.sum()
 
 
-def write(name, x, t, fn):
-    x = x.clone().requires_grad_(True)
-    loss = fn(x, t)
-    loss.backward()
-    doc = {"shape": list(x.shape), "pred": x.detach().flatten().tolist(), "mask": t.flatten().tolist(),
-           "loss": loss.item(), "grad": x.grad.flatten().tolist()}
-    with open(os.path.join(OUT, name + ".json"), "w") as f:
-        json.dump(doc, f)
-    print(f"{name}: loss {loss.item()!r}")
+def write(name, x, t, loss_fn):
+    golden_json.write(OUT, name, x, t, loss_fn)
 
 
 def blobs(n, c, d, h, w):
